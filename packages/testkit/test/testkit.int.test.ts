@@ -1,0 +1,41 @@
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+import { createTestDatabase, startNatsServer, waitFor, portAcceptsConnections } from "../src/index.js";
+
+describe("testkit", () => {
+  it("creates a database that can be used and dropped", async () => {
+    const db = await createTestDatabase("testkit");
+    const sql = postgres(db.url, { max: 1 });
+    const [row] = await sql`select current_database() as name`;
+    expect(row?.name).toBe(db.name);
+    await sql.end();
+    await db.drop();
+    const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1 });
+    const left = await admin`select 1 from pg_database where datname = ${db.name}`;
+    await admin.end();
+    expect(left.length).toBe(0);
+  });
+
+  const servers: Array<{ dispose(): Promise<void> }> = [];
+  afterAll(async () => {
+    for (const s of servers) await s.dispose();
+  });
+
+  it("starts, stops and restarts a private nats-server on its own port", async () => {
+    const nats = await startNatsServer();
+    servers.push(nats);
+    expect(await portAcceptsConnections(nats.port)).toBe(true);
+    await nats.stop();
+    expect(await portAcceptsConnections(nats.port)).toBe(false);
+    await nats.start();
+    expect(await portAcceptsConnections(nats.port)).toBe(true);
+  });
+
+  it("waitFor reports what it waited for when the deadline passes", async () => {
+    await expect(waitFor(() => false, { timeoutMs: 50, message: "the impossible" })).rejects.toThrow(
+      /the impossible/,
+    );
+    let n = 0;
+    await expect(waitFor(() => (++n >= 3 ? n : undefined))).resolves.toBe(3);
+  });
+});
