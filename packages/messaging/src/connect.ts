@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { type StreamName, streams } from "@stockflow/contracts";
+import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { credsAuthenticator, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import type { Logger } from "./types.js";
+
+export interface NatsOptions {
+  /** One URL or several, comma separated. */
+  servers: string;
+  user?: string;
+  password?: string;
+  credsFile?: string;
+  name: string;
+  logger: Logger;
+}
+
+/**
+ * Connects and keeps reconnecting forever: a service outlives a broker restart instead of
+ * exiting, and waits for a broker that is not up yet at start.
+ */
+export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
+  const { logger } = options;
+  const nc = await connect({
+    servers: options.servers.split(",").map((s) => s.trim()).filter(Boolean),
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+    ...(options.user ? { user: options.user, pass: options.password } : {}),
+    ...(options.credsFile
+      ? { authenticator: credsAuthenticator(new TextEncoder().encode(readFileSync(options.credsFile, "utf8"))) }
+      : {}),
+  });
+  logger.info({ server: nc.getServer() }, "connected to NATS");
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "error") logger.error({ err: s.error }, `NATS error: ${s.error.message}`);
+      else if (s.type === "disconnect") logger.warn({ server: s.server }, "NATS disconnected");
+      else if (s.type === "reconnect") logger.info({ server: s.server }, "NATS reconnected");
+    }
+  })();
+  return nc;
+}
+
+/** Creates the contract's streams that do not exist yet; leaves existing ones as they are. */
+export async function ensureStreams(nc: NatsConnection, names: readonly StreamName[]): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const name of names) {
+    const def = streams[name];
+    try {
+      await jsm.streams.info(def.name);
+      continue;
+    } catch {
+      // not found (or not readable): try to create it below
+    }
+    try {
+      await jsm.streams.add({
+        name: def.name,
+        subjects: [...def.subjects],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        duplicate_window: nanos(def.duplicateWindowMs),
+        description: def.description,
+      });
+    } catch (err) {
+      // Another service may have created it between our info and add.
+      await jsm.streams.info(def.name).catch(() => {
+        throw err;
+      });
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { inbox, outbox } from "./schema.js";
+export { connectNats, ensureStreams } from "./connect.js";
+export type { NatsOptions } from "./connect.js";
+export { createOutbox, OUTBOX_CHANNEL } from "./outbox.js";
+export type { Outbox } from "./outbox.js";
+export { createOutboxRelay } from "./relay.js";
+export type { OutboxRelay, OutboxRelayOptions } from "./relay.js";
+export { createConsumer, handle } from "./consumer.js";
+export type { Consumer, ConsumerOptions, Handler, MessageMeta } from "./consumer.js";
+export { DLQ_HEADERS } from "./dead-letter.js";
+export type { DeadLetterReason } from "./dead-letter.js";
+export { ContractViolation } from "./errors.js";
+export type { Database, DbOrTx, Logger, Tx } from "./types.js";

@@ -1,0 +1,43 @@
+import { randomUUID } from "node:crypto";
+import { type Contract, type EventOf, type ServiceName, validationErrors } from "@stockflow/contracts";
+import { captureContext } from "@stockflow/telemetry";
+import { sql } from "drizzle-orm";
+import { ContractViolation } from "./errors.js";
+import { outbox } from "./schema.js";
+import type { DbOrTx } from "./types.js";
+
+/** The NOTIFY channel that wakes the relay when an outbox row commits. */
+export const OUTBOX_CHANNEL = "stockflow_outbox";
+
+export interface Outbox {
+  /**
+   * Validates the event and writes it to the outbox inside `tx`: it is published if and
+   * only if `tx` commits. Returns the event's id (its `ce-id`).
+   */
+  enqueue<C extends Contract>(tx: DbOrTx, contract: C, payload: EventOf<C>): Promise<string>;
+}
+
+export function createOutbox({ service }: { service: ServiceName }): Outbox {
+  const source = `/${service}`;
+  return {
+    async enqueue(tx, contract, payload) {
+      const errors = validationErrors(contract, payload);
+      if (errors.length > 0) throw new ContractViolation(contract.subject, errors);
+      const eventId = randomUUID();
+      const headers: Record<string, string> = {
+        "ce-specversion": "1.0",
+        "ce-id": eventId,
+        "ce-source": source,
+        "ce-type": contract.subject,
+        "ce-time": new Date().toISOString(),
+        "content-type": "application/json",
+        // The relay publishes under this context, so the trace survives the outbox.
+        ...captureContext(),
+      };
+      await tx.insert(outbox).values({ eventId, subject: contract.subject, payload, headers });
+      // Delivered at commit only; PostgreSQL folds repeats within one transaction.
+      await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+      return eventId;
+    },
+  };
+}

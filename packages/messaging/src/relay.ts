@@ -1,0 +1,182 @@
+import { jetstream } from "@nats-io/jetstream";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow/telemetry";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
+import { asc, inArray, isNull, sql } from "drizzle-orm";
+import type { Sql } from "postgres";
+import { outboxMetrics } from "./metrics.js";
+import { OUTBOX_CHANNEL } from "./outbox.js";
+import { outbox } from "./schema.js";
+import type { Database, Logger } from "./types.js";
+
+export interface OutboxRelayOptions {
+  service: string;
+  db: Database;
+  /** The postgres-js client behind `db`, for LISTEN. */
+  sql: Sql;
+  nc: NatsConnection;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback polling when no NOTIFY arrives (e.g. the LISTEN connection is down). */
+  pollIntervalMs?: number;
+  publishTimeoutMs?: number;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Stops the loop after publishing what is pending (best effort, bounded in time). */
+  stop(): Promise<void>;
+  backlog(): Promise<{ pending: number; oldestAgeMs: number }>;
+  /** Publishes until nothing is pending; for tests and shutdown. */
+  flush(): Promise<void>;
+}
+
+// Column names the relay strips from the stored headers: they describe the context the
+// event was written under, and are replaced by the producer span's own.
+const TRACE_KEYS = new Set(["traceparent", "tracestate"]);
+
+type OutboxRow = typeof outbox.$inferSelect;
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { service, db, nc, logger, batchSize = 500, pollIntervalMs = 1000, publishTimeoutMs = 5000 } = options;
+  const js = jetstream(nc, { timeout: publishTimeoutMs });
+  const metrics = outboxMetrics();
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  async function publish(row: OutboxRow): Promise<void> {
+    const span = startProducerSpan(row.subject, row.eventId, restoreContext(row.headers));
+    try {
+      const h = natsHeaders();
+      for (const [k, v] of Object.entries(row.headers)) if (!TRACE_KEYS.has(k)) h.set(k, v);
+      injectIntoHeaders(trace.setSpan(restoreContext(row.headers), span), h);
+      // Nats-Msg-Id = ce-id: a row published again after a crash is dropped by the broker.
+      await js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.eventId, headers: h });
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      span.setAttribute("error.type", (err as Error).name);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** One batch in one transaction; returns how many rows it published. */
+  async function publishBatch(): Promise<number> {
+    return db.transaction(async (tx) => {
+      // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
+      // even with several replicas; the others find the lock taken and wait for the next wake.
+      const [lock] = await tx.execute<{ locked: boolean }>(
+        sql`select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked`,
+      );
+      if (!lock?.locked) return 0;
+      const rows = await tx
+        .select()
+        .from(outbox)
+        .where(isNull(outbox.publishedAt))
+        .orderBy(asc(outbox.id))
+        .limit(batchSize);
+      if (rows.length === 0) return 0;
+      const results = await Promise.allSettled(rows.map(publish));
+      const firstFailure = results.findIndex((r) => r.status === "rejected");
+      const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+      if (done.length > 0) {
+        await tx
+          .update(outbox)
+          .set({ publishedAt: new Date() })
+          .where(
+            inArray(
+              outbox.id,
+              done.map((r) => r.id),
+            ),
+          );
+        metrics.published.inc({ service }, done.length);
+      }
+      if (firstFailure !== -1) {
+        const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
+        logger.warn({ err: reason, published: done.length }, `outbox relay: publish failed: ${reason.message}`);
+        if (done.length === 0) throw reason;
+      }
+      return done.length;
+    });
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        const n = await publishBatch();
+        failures = 0;
+        if (n > 0) continue;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) {
+          logger.warn({ err, failures }, "outbox relay: batch failed, retrying");
+        }
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      await sleep(pollIntervalMs);
+    }
+  }
+
+  async function listen(): Promise<void> {
+    try {
+      const sub = await options.sql.listen(OUTBOX_CHANNEL, () => wake?.());
+      unlisten = () => sub.unlisten();
+    } catch (err) {
+      logger.warn({ err }, "outbox relay: LISTEN failed, polling only");
+    }
+  }
+
+  async function flush(deadlineMs = 10_000): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    while (Date.now() < deadline) {
+      const { pending } = await relay.backlog();
+      if (pending === 0) return;
+      await publishBatch().catch(() => sleep(100));
+    }
+  }
+
+  const relay: OutboxRelay = {
+    start() {
+      if (running) return;
+      running = true;
+      void listen();
+      loop = run();
+      metrics.register(service, relay);
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await flush(5000).catch((err) => logger.warn({ err }, "outbox relay: could not flush at stop"));
+      await unlisten?.().catch(() => {});
+      metrics.unregister(service);
+    },
+    async backlog() {
+      const [row] = await db.execute<{ pending: number; oldest: string | null }>(
+        sql`select count(*)::int as pending, min(created_at)::text as oldest from ${outbox} where published_at is null`,
+      );
+      const pending = Number(row?.pending ?? 0);
+      const oldestAgeMs = row?.oldest ? Math.max(0, Date.now() - new Date(row.oldest).getTime()) : 0;
+      return { pending, oldestAgeMs };
+    },
+    flush: () => flush(),
+  };
+  return relay;
+}

@@ -1,0 +1,139 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { orderPlacedV1 } from "@stockflow/contracts";
+import { collectSpans, createTestDatabase, startNatsServer, waitFor, type PrivateNatsServer, type TestDatabase } from "@stockflow/testkit";
+import { context, trace } from "@opentelemetry/api";
+import { sql as dsql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { connectNats, ContractViolation, createOutbox, createOutboxRelay, ensureStreams, outbox } from "../src/index.js";
+import { openTestDb, silentLogger, streamMessages } from "./support.js";
+
+const spans = collectSpans();
+let pg: TestDatabase;
+let nats: PrivateNatsServer;
+let nc: NatsConnection;
+let handle: Awaited<ReturnType<typeof openTestDb>>;
+const ordering = createOutbox({ service: "ordering" });
+
+const placed = (orderId: string) => ({
+  orderId,
+  customerId: "c-1",
+  lines: [{ sku: "RED-CHAIR", qty: 2 }],
+  placedAt: new Date().toISOString(),
+});
+
+beforeAll(async () => {
+  pg = await createTestDatabase("outbox");
+  nats = await startNatsServer();
+  handle = await openTestDb(pg.url);
+  nc = await connectNats({ servers: nats.url, name: "outbox-test", logger: silentLogger });
+  await ensureStreams(nc, ["ORDERING"]);
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await handle?.sql.end();
+  await nats?.dispose();
+  await pg?.drop();
+  await spans.shutdown();
+});
+
+beforeEach(async () => {
+  spans.reset();
+});
+
+const relayFor = () =>
+  createOutboxRelay({ service: "ordering", db: handle.db, sql: handle.sql, nc, logger: silentLogger, pollIntervalMs: 100 });
+
+async function messagesFor(orderId: string) {
+  return (await streamMessages(nc, "ORDERING")).filter((m) => m.json<{ orderId: string }>().orderId === orderId);
+}
+
+describe("outbox and relay", () => {
+  it("refuses an event that violates its contract before it is stored", async () => {
+    await expect(
+      handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, { ...placed("o-bad"), lines: [] })),
+    ).rejects.toBeInstanceOf(ContractViolation);
+    const rows = await handle.db.select().from(outbox);
+    expect(rows.filter((r) => (r.payload as { orderId: string }).orderId === "o-bad")).toHaveLength(0);
+  });
+
+  it("publishes a committed event once, with the CloudEvents headers, and never a rolled-back one", async () => {
+    const relay = relayFor();
+    relay.start();
+    const id = await handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed("o-1")));
+    await handle.db
+      .transaction(async (tx) => {
+        await ordering.enqueue(tx, orderPlacedV1, placed("o-rolled-back"));
+        throw new Error("rollback");
+      })
+      .catch(() => {});
+    await waitFor(async () => (await messagesFor("o-1")).length === 1, { message: "o-1 published" });
+    await relay.stop();
+    const [m] = await messagesFor("o-1");
+    expect(m!.subject).toBe("ordering.order_placed.v1");
+    const h = m!.header!;
+    expect(h.get("ce-id")).toBe(id);
+    expect(h.get("Nats-Msg-Id")).toBe(id);
+    expect(h.get("ce-specversion")).toBe("1.0");
+    expect(h.get("ce-source")).toBe("/ordering");
+    expect(h.get("ce-type")).toBe("ordering.order_placed.v1");
+    expect(Date.parse(h.get("ce-time"))).not.toBeNaN();
+    expect(h.get("content-type")).toBe("application/json");
+    expect(h.get("traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect(await messagesFor("o-rolled-back")).toHaveLength(0);
+    expect((await relay.backlog()).pending).toBe(0);
+  });
+
+  it("publishes exactly once when the relay dies between publishing and marking the row", async () => {
+    const first = relayFor();
+    const id = await handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed("o-crash")));
+    await first.flush();
+    // What a crash after the publish and before the commit of the mark leaves behind:
+    await handle.db.execute(dsql`update outbox set published_at = null where event_id = ${id}`);
+    const second = relayFor();
+    await second.flush();
+    expect(await messagesFor("o-crash")).toHaveLength(1);
+    expect((await second.backlog()).pending).toBe(0);
+  });
+
+  it("keeps the order in which events were written", async () => {
+    const relay = relayFor();
+    for (let i = 0; i < 30; i++) {
+      await handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed(`o-seq-${i}`)));
+    }
+    await relay.flush();
+    const ids = (await streamMessages(nc, "ORDERING"))
+      .map((m) => m.json<{ orderId: string }>().orderId)
+      .filter((id) => id.startsWith("o-seq-"));
+    expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => `o-seq-${i}`));
+  });
+
+  it("catches up after NATS was down", async () => {
+    const relay = relayFor();
+    relay.start();
+    await nats.stop();
+    await handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed("o-while-down")));
+    expect((await relay.backlog()).pending).toBeGreaterThan(0);
+    await nats.start();
+    await waitFor(async () => (await messagesFor("o-while-down")).length === 1, {
+      timeoutMs: 20_000,
+      message: "event published after NATS came back",
+    });
+    await relay.stop();
+  });
+
+  it("publishes under the trace context that was current when the event was written", async () => {
+    const relay = relayFor();
+    const writer = trace.getTracer("test").startSpan("POST /orders");
+    await context.with(trace.setSpan(context.active(), writer), () =>
+      handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed("o-traced"))),
+    );
+    writer.end();
+    await relay.flush();
+    const send = spans.byName("send ordering.order_placed.v1").at(-1)!;
+    expect(send.spanContext().traceId).toBe(writer.spanContext().traceId);
+    expect(send.parentSpanContext?.spanId).toBe(writer.spanContext().spanId);
+    const [m] = await messagesFor("o-traced");
+    expect(m!.header!.get("traceparent")).toContain(send.spanContext().spanId);
+  });
+});
