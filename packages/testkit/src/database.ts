@@ -22,7 +22,10 @@ export function withDatabase(url: string, database: string): string {
  * A fresh, empty database for one test file, on the shared server (or the one in
  * TEST_DATABASE_ADMIN_URL). Drop it in afterAll; `drop` ends other sessions first.
  */
-export async function createTestDatabase(label = "test", adminUrl = adminDatabaseUrl()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  label = "test",
+  adminUrl = adminDatabaseUrl(),
+): Promise<TestDatabase> {
   const name = `sf_${label.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {

@@ -50,9 +50,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 
   async function start(): Promise<void> {
     const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
-    const p = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...(options.args ?? [])], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const p = spawn(
+      bin,
+      ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...(options.args ?? [])],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     p.stderr?.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);

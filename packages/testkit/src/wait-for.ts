@@ -27,7 +27,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${detail}`, { cause: lastError });
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${detail}`, {
+        cause: lastError,
+      });
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

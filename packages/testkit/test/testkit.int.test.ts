@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTestDatabase, startNatsServer, waitFor, portAcceptsConnections } from "../src/index.js";
+import { createTestDatabase, portAcceptsConnections, startNatsServer, waitFor } from "../src/index.js";
 
 describe("testkit", () => {
   it("creates a database that can be used and dropped", async () => {
@@ -37,5 +37,27 @@ describe("testkit", () => {
     );
     let n = 0;
     await expect(waitFor(() => (++n >= 3 ? n : undefined))).resolves.toBe(3);
+  });
+});
+
+describe("private servers", () => {
+  it("runs a private PostgreSQL that can be stopped and started again with its data", async () => {
+    const { startPostgresServer } = await import("../src/index.js");
+    const pg = await startPostgresServer();
+    try {
+      const sql = postgres(pg.url, { max: 1 });
+      await sql`create table kept (n int)`;
+      await sql`insert into kept values (7)`;
+      await sql.end();
+      await pg.stop();
+      expect(await portAcceptsConnections(pg.port)).toBe(false);
+      await pg.start();
+      const again = postgres(pg.url, { max: 1 });
+      const [row] = await again`select n from kept`;
+      await again.end();
+      expect(row?.n).toBe(7);
+    } finally {
+      await pg.dispose();
+    }
   });
 });
