@@ -1,0 +1,114 @@
+type Env = Record<string, string | undefined>;
+
+/** A missing or malformed setting, thrown at start-up so the service refuses to run. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+export interface BaseConfig {
+  service: string;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  /** From NATS_URL, comma separated. */
+  natsServers: string[];
+  natsUser?: string;
+  natsPassword?: string;
+  /** Path of a NATS credentials file (NATS_CREDS). */
+  natsCreds?: string;
+  logLevel: string;
+}
+
+/** Default HTTP ports of the three services (system.md, "Running a service"). */
+export const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  ordering: 3001,
+  allocation: 3002,
+  warehouse: 3003,
+};
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** The variable's value, or undefined when unset or blank (a blank value means "use the default"). */
+export function optionalString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** An integer variable within [min, max]; `fallback` when unset. */
+export function intFromEnv(
+  env: Env,
+  name: string,
+  fallback: number | undefined,
+  { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) {
+    if (fallback === undefined) throw new ConfigError(name, "is required");
+    return fallback;
+  }
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/**
+ * The settings every service shares, from the environment, validated: a bad value throws
+ * ConfigError naming the variable. Service-specific variables are read by the service.
+ */
+export function readBaseConfig(service: string, env: Env = process.env): BaseConfig {
+  const port = intFromEnv(env, "PORT", DEFAULT_PORTS[service], { min: 0, max: 65535 });
+  const host = optionalString(env, "HOST") ?? "127.0.0.1";
+
+  const databaseUrl = optionalString(env, "DATABASE_URL") ?? `postgres://postgres@127.0.0.1:5432/${service}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(databaseUrl);
+  } catch {
+    throw new ConfigError("DATABASE_URL", "is not a URL");
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new ConfigError("DATABASE_URL", `must be a postgres:// URL, got ${parsed.protocol}//`);
+  }
+  if (parsed.pathname.length <= 1) throw new ConfigError("DATABASE_URL", "must name a database");
+
+  const natsServers = (optionalString(env, "NATS_URL") ?? "nats://127.0.0.1:4222")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (natsServers.length === 0) throw new ConfigError("NATS_URL", "names no server");
+
+  const natsUser = optionalString(env, "NATS_USER");
+  const natsPassword = optionalString(env, "NATS_PASSWORD");
+  if ((natsUser === undefined) !== (natsPassword === undefined)) {
+    throw new ConfigError(
+      natsUser ? "NATS_PASSWORD" : "NATS_USER",
+      "NATS_USER and NATS_PASSWORD go together",
+    );
+  }
+  const natsCreds = optionalString(env, "NATS_CREDS");
+
+  const logLevel = optionalString(env, "LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+
+  return {
+    service,
+    port,
+    host,
+    databaseUrl,
+    natsServers,
+    ...(natsUser !== undefined ? { natsUser } : {}),
+    ...(natsPassword !== undefined ? { natsPassword } : {}),
+    ...(natsCreds !== undefined ? { natsCreds } : {}),
+    logLevel,
+  };
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import helmet from "@fastify/helmet";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { context } from "@opentelemetry/api";
+import type { Logger } from "@stockflow/telemetry";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from "fastify";
+import type { Readiness } from "../readiness.js";
+import { installErrorHandling } from "./error-handler.js";
+import { registerMetrics } from "./metrics.js";
+import { registerServerSpans, requestContext, routePattern } from "./server-span.js";
+
+/** The app every service adds its routes to: TypeBox schemas type the handlers. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpAppOptions {
+  service: string;
+  version?: string;
+  logger: Logger;
+  readiness: Readiness;
+  /** Largest accepted request body in bytes; larger ones are answered 413. */
+  bodyLimit?: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Builds the service's Fastify app with what every service shares: JSON-only bodies that
+ * must match their schema exactly, `{"error","message"}` errors, security headers, a
+ * SERVER span per request, /healthz, /readyz, /metrics and /docs. Add routes to the
+ * returned app (after awaiting it, so they appear in the OpenAPI document).
+ */
+export async function buildHttpApp({
+  service,
+  version = "0.0.0",
+  logger,
+  readiness,
+  bodyLimit = MiB,
+}: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit,
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
+    // One line per request is written in onResponse below, with route and duration.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: {
+      customOptions: {
+        // Unknown fields are refused (400), never stripped; types are never coerced.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+  registerServerSpans(app);
+
+  // JSON only: text/plain (fastify's other default) is answered 415. An empty JSON body
+  // means "no body" (body-less POSTs from clients that always send the header).
+  app.removeContentTypeParser("text/plain");
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text === "") done(null, undefined);
+    else parseJson(request, text, done);
+  });
+  app.addHook("preValidation", (request, _reply, done) => {
+    const body = request.body;
+    if (body !== undefined && (typeof body !== "object" || body === null || Array.isArray(body))) {
+      const err = Object.assign(new Error("body must be a JSON object"), {
+        validation: [{ keyword: "type" }],
+        statusCode: 400,
+      });
+      done(err);
+      return;
+    }
+    done();
+  });
+
+  app.addHook("onResponse", (request, reply, done) => {
+    const log = () =>
+      request.log.info(
+        {
+          method: request.method,
+          route: routePattern(request),
+          url: request.url,
+          statusCode: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        "request completed",
+      );
+    const ctx = requestContext(request);
+    if (ctx) context.with(ctx, log);
+    else log();
+    done();
+  });
+
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(swagger, {
+    openapi: { info: { title: `stockflow ${service}`, version } },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  registerMetrics(app);
+
+  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    const { ready, checks } = await readiness();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
+  });
+
+  return app;
+}

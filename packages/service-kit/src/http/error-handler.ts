@@ -1,0 +1,106 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { HttpError } from "../http-error.js";
+
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+export interface ErrorReply {
+  status: number;
+  body: ErrorBody;
+  /** An unexpected failure: log it in full, answer nothing of it. */
+  internal: boolean;
+}
+
+const CODES_BY_STATUS: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  406: "not_acceptable",
+  408: "request_timeout",
+  409: "conflict",
+  411: "length_required",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "unprocessable_entity",
+  429: "too_many_requests",
+  431: "request_header_fields_too_large",
+  503: "service_unavailable",
+};
+
+interface ValidationDetail {
+  keyword?: string;
+  params?: { additionalProperty?: string };
+}
+
+function validationMessage(err: FastifyError): string {
+  const first = (err.validation as ValidationDetail[] | undefined)?.[0];
+  const unknown = first?.keyword === "additionalProperties" ? first.params?.additionalProperty : undefined;
+  return unknown ? `${err.message}: unknown field "${unknown}"` : err.message;
+}
+
+/** Maps anything a route or fastify throws to the contract's `{"error","message"}` reply. */
+export function toErrorReply(err: unknown): ErrorReply {
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      body: { error: err.code, message: err.message },
+      internal: err.status >= 500,
+    };
+  }
+  const e = err as Partial<FastifyError>;
+  if (e.validation) {
+    return {
+      status: 400,
+      body: { error: "validation_failed", message: validationMessage(e as FastifyError) },
+      internal: false,
+    };
+  }
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return {
+        status: 413,
+        body: { error: "payload_too_large", message: "request body is too large" },
+        internal: false,
+      };
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return {
+        status: 400,
+        body: { error: "invalid_json", message: "request body is not valid JSON" },
+        internal: false,
+      };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return {
+        status: 415,
+        body: { error: "unsupported_media_type", message: "request bodies must be application/json" },
+        internal: false,
+      };
+  }
+  // Other client errors fastify or its plugins raise carry a status and a safe message.
+  const status = e.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return {
+      status,
+      body: { error: CODES_BY_STATUS[status] ?? "bad_request", message: e.message ?? "bad request" },
+      internal: false,
+    };
+  }
+  return { status: 500, body: { error: "internal_error", message: "internal error" }, internal: true };
+}
+
+/** One error handler and one not-found handler for the whole app. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, internal } = toErrorReply(err);
+    if (internal) request.log.error({ err }, "request failed");
+    else request.log.info({ status, error: body.error }, body.message);
+    return reply.code(status).type("application/json").send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    return reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${path}` });
+  });
+}

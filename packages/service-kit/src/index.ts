@@ -1,0 +1,20 @@
+export type { BaseConfig } from "./config.js";
+export { ConfigError, DEFAULT_PORTS, intFromEnv, optionalString, readBaseConfig } from "./config.js";
+export type { Database, DatabaseOptions } from "./database.js";
+export { ensureDatabaseExists, openDatabase } from "./database.js";
+export type { HttpApp, HttpAppOptions } from "./http/app.js";
+export { buildHttpApp } from "./http/app.js";
+export type { ErrorBody } from "./http/error-handler.js";
+export { toErrorReply } from "./http/error-handler.js";
+export { HttpError } from "./http-error.js";
+export type {
+  ConsumerProbe,
+  NatsProbe,
+  Readiness,
+  ReadinessReport,
+  ReadinessSources,
+  SqlProbe,
+} from "./readiness.js";
+export { readinessOf } from "./readiness.js";
+export type { RunningService, RunServiceOptions } from "./run-service.js";
+export { runService } from "./run-service.js";

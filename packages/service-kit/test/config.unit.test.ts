@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, intFromEnv, readBaseConfig } from "../src/index.js";
+
+describe("readBaseConfig", () => {
+  it("gives each service the documented defaults", () => {
+    expect(readBaseConfig("allocation", {})).toEqual({
+      service: "allocation",
+      port: 3002,
+      host: "127.0.0.1",
+      databaseUrl: "postgres://postgres@127.0.0.1:5432/allocation",
+      natsServers: ["nats://127.0.0.1:4222"],
+      logLevel: "info",
+    });
+    expect(readBaseConfig("ordering", {}).port).toBe(3001);
+    expect(readBaseConfig("warehouse", {}).port).toBe(3003);
+  });
+
+  it("reads every variable of the operations contract", () => {
+    const config = readBaseConfig("ordering", {
+      PORT: "8080",
+      HOST: "0.0.0.0",
+      DATABASE_URL: "postgres://ordering:pw@db:5432/ordering",
+      NATS_URL: "nats://a:4222, nats://b:4222",
+      NATS_USER: "ordering",
+      NATS_PASSWORD: "secret",
+      NATS_CREDS: "/run/ordering.creds",
+      LOG_LEVEL: "debug",
+    });
+    expect(config).toEqual({
+      service: "ordering",
+      port: 8080,
+      host: "0.0.0.0",
+      databaseUrl: "postgres://ordering:pw@db:5432/ordering",
+      natsServers: ["nats://a:4222", "nats://b:4222"],
+      natsUser: "ordering",
+      natsPassword: "secret",
+      natsCreds: "/run/ordering.creds",
+      logLevel: "debug",
+    });
+  });
+
+  it("treats blank variables as unset", () => {
+    expect(readBaseConfig("warehouse", { PORT: "", HOST: " " })).toMatchObject({
+      port: 3003,
+      host: "127.0.0.1",
+    });
+  });
+
+  it.each([
+    ["PORT", { PORT: "http" }],
+    ["PORT", { PORT: "70000" }],
+    ["PORT", { PORT: "30.5" }],
+    ["DATABASE_URL", { DATABASE_URL: "not a url" }],
+    ["DATABASE_URL", { DATABASE_URL: "mysql://db/ordering" }],
+    ["NATS_URL", { NATS_URL: " , " }],
+    ["NATS_PASSWORD", { NATS_USER: "ordering" }],
+    ["LOG_LEVEL", { LOG_LEVEL: "loud" }],
+  ])("refuses a bad %s with a ConfigError naming it", (variable, env) => {
+    let error: unknown;
+    try {
+      readBaseConfig("ordering", env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it("needs PORT for a service without a default port", () => {
+    expect(() => readBaseConfig("reporting", {})).toThrow(ConfigError);
+  });
+});
+
+describe("intFromEnv", () => {
+  it("reads a service-specific integer with its default and bounds", () => {
+    expect(intFromEnv({}, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 })).toBe(6000);
+    expect(intFromEnv({ RATE_LIMIT_PER_MINUTE: "0" }, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 })).toBe(0);
+    expect(() =>
+      intFromEnv({ RATE_LIMIT_PER_MINUTE: "-1" }, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
+    ).toThrow(ConfigError);
+  });
+});
