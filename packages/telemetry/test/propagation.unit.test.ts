@@ -2,7 +2,7 @@ import { headers } from "@nats-io/nats-core";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 // telemetry has no devDependency on testkit yet (see README): import its source directly.
-import { collectSpans } from "../../testkit/src/index.js";
+import { collectSpans } from "@stockflow/testkit";
 import {
   annotateSpan,
   captureContext,

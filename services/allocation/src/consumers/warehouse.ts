@@ -1,0 +1,25 @@
+import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
+import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
+import { changeBatchQuantity, delayShipment, registerBatch } from "../app/handlers.js";
+import type { ConsumerDeps } from "./deps.js";
+import { isTransient } from "./transient.js";
+
+/** Stock news from the warehouse, one SKU's events in stream order (a batch is registered before it changes). */
+export function warehouseConsumer({ nc, db, logger, unitOfWork }: ConsumerDeps): Consumer {
+  return createConsumer({
+    service: "allocation",
+    durable: "allocation-warehouse",
+    stream: "WAREHOUSE",
+    nc,
+    db,
+    logger,
+    handlers: [
+      handle(batchRegisteredV1, (tx, event) => registerBatch(unitOfWork(tx), event)),
+      handle(batchQuantityChangedV1, (tx, event) => changeBatchQuantity(unitOfWork(tx), event)),
+      handle(shipmentDelayedV1, (tx, event) => delayShipment(unitOfWork(tx), event)),
+    ],
+    keyOf: (_subject, event) => (event as { sku: string }).sku,
+    concurrency: 2,
+    isTransient,
+  });
+}

@@ -1,0 +1,24 @@
+import { type HttpApp, HttpError } from "@stockflow/service-kit";
+import { annotateSpan } from "@stockflow/telemetry";
+import type { AllocationViews } from "../../app/views.js";
+import { AllocatedLines, ErrorBody, OrderParams } from "../schemas.js";
+
+export function allocationRoutes(app: HttpApp, views: AllocationViews): void {
+  app.get(
+    "/allocations/:orderId",
+    {
+      schema: {
+        summary: "Lines of an order allocated now, with their batch",
+        params: OrderParams,
+        response: { 200: AllocatedLines, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      annotateSpan({ orderId });
+      const lines = await views.allocationsOf(orderId);
+      if (lines.length === 0) throw new HttpError(404, "not_found", "no line of this order is allocated");
+      return lines;
+    },
+  );
+}

@@ -1,0 +1,77 @@
+import {
+  type Contract,
+  type EventOf,
+  lineAllocatedV1,
+  lineDeallocatedV1,
+  outOfStockV1,
+} from "@stockflow/contracts";
+import { connectNats, createConsumer, createOutbox, createOutboxRelay, handle } from "@stockflow/messaging";
+import { migratedTestDatabase, quietLogger } from "./support.js";
+
+export interface Observed {
+  subject: string;
+  orderId: string;
+  sku: string;
+  qty: number;
+  batchref?: string;
+  reason?: string;
+  version: number;
+}
+
+/**
+ * The other services, as far as a test of allocation needs them: publishes ordering and
+ * warehouse events through the messaging kit's own outbox and relay (so with the CloudEvents
+ * headers and Nats-Msg-Id of the spec), and records what allocation publishes on ALLOCATION.
+ */
+export async function neighbours(natsUrl: string) {
+  const logger = quietLogger();
+  const database = await migratedTestDatabase("allocation_neighbours");
+  const nc = await connectNats({ servers: natsUrl, name: "neighbours", logger });
+  const relay = createOutboxRelay({
+    service: "neighbours",
+    db: database.db,
+    sql: database.sql,
+    nc,
+    logger,
+    pollIntervalMs: 50,
+  });
+  const observed: Observed[] = [];
+  const record = (subject: string) => async (_tx: unknown, event: object) => {
+    observed.push({ subject, ...(event as Omit<Observed, "subject">) });
+  };
+  const observer = createConsumer({
+    service: "ordering",
+    durable: "test-observer",
+    stream: "ALLOCATION",
+    nc,
+    db: database.db,
+    logger,
+    handlers: [
+      handle(lineAllocatedV1, record(lineAllocatedV1.subject)),
+      handle(lineDeallocatedV1, record(lineDeallocatedV1.subject)),
+      handle(outOfStockV1, record(outOfStockV1.subject)),
+    ],
+  });
+
+  return {
+    observed,
+    async start() {
+      relay.start();
+      await observer.start();
+    },
+    /** Publishes events as their producer would, in this order. */
+    async publish<C extends Contract>(contract: C, ...payloads: EventOf<C>[]) {
+      const outbox = createOutbox({ service: contract.producer });
+      await database.db.transaction(async (tx) => {
+        for (const payload of payloads) await outbox.enqueue(tx, contract, payload);
+      });
+    },
+    about: (orderId: string) => observed.filter((e) => e.orderId === orderId),
+    async dispose() {
+      await observer.stop();
+      await relay.stop();
+      await nc.close();
+      await database.dispose();
+    },
+  };
+}
