@@ -42,7 +42,5 @@ export function defineContract<S extends TObject>(
 /** Human-readable reasons why `value` does not satisfy the contract (empty when it does). */
 export function validationErrors(contract: Contract, value: unknown): string[] {
   if (contract.validator.Check(value)) return [];
-  return [...contract.validator.Errors(value)]
-    .slice(0, 10)
-    .map((e) => `${e.path || "/"}: ${e.message}`);
+  return [...contract.validator.Errors(value)].slice(0, 10).map((e) => `${e.path || "/"}: ${e.message}`);
 }

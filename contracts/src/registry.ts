@@ -17,7 +17,9 @@ export const contractForSubject = (subject: string): Contract | undefined => byS
 const SUBJECT = /^([a-z]+)\.([a-z_]+)\.v(\d+)$/;
 
 /** Splits `<producer>.<event>.v<major>`; undefined when the subject is not of that shape. */
-export function parseSubject(subject: string): { producer: string; event: string; major: number } | undefined {
+export function parseSubject(
+  subject: string,
+): { producer: string; event: string; major: number } | undefined {
   const m = SUBJECT.exec(subject);
   if (!m) return undefined;
   return { producer: m[1]!, event: m[2]!, major: Number(m[3]) };

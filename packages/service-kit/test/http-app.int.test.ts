@@ -212,6 +212,12 @@ describe("server spans", () => {
     });
   });
 
+  it("tells the caller its trace in a traceresponse header", async () => {
+    const res = await postOrder(JSON.stringify({ customerId: "c-3", qty: 1 }));
+    const [span] = spans.byName("POST /orders");
+    expect(res.headers.traceresponse).toBe(`00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`);
+  });
+
   it("continues the trace of an incoming traceparent", async () => {
     const traceId = "0af7651916cd43dd8448eb211c80319c";
     await app.inject({

@@ -20,13 +20,23 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+type AnyValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
 type KeyValue = { key: string; value: AnyValue };
 
-const valueOf = (v: AnyValue): string | number | boolean =>
-  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? "";
+const attributeValue = (v: AnyValue): string | number | boolean =>
+  v.stringValue ??
+  (v.intValue !== undefined ? Number(v.intValue) : undefined) ??
+  v.boolValue ??
+  v.doubleValue ??
+  "";
 
-const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+const attrs = (list: KeyValue[] | undefined) =>
+  Object.fromEntries((list ?? []).map((a) => [a.key, attributeValue(a.value)]));
 
 /**
  * A minimal OTLP/HTTP receiver (JSON encoding: run exporters with

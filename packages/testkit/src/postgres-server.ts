@@ -39,7 +39,9 @@ export async function startPostgresServer(): Promise<PrivatePostgresServer> {
     await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   }
   const run = (tool: string, args: string[]) =>
-    asRoot ? execFile("runuser", ["-u", "postgres", "--", join(bin, tool), ...args]) : execFile(join(bin, tool), args);
+    asRoot
+      ? execFile("runuser", ["-u", "postgres", "--", join(bin, tool), ...args])
+      : execFile(join(bin, tool), args);
 
   await run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;

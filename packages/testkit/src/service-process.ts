@@ -66,11 +66,16 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     p.once("exit", () => children.delete(p));
     await waitFor(
       async () => {
-        if (p.exitCode !== null) throw new Error(`${options.name} exited with ${p.exitCode}:\n${output.slice(-3000)}`);
+        if (p.exitCode !== null)
+          throw new Error(`${options.name} exited with ${p.exitCode}:\n${output.slice(-3000)}`);
         const res = await fetch(`${url}${options.readyPath ?? "/readyz"}`);
         return res.status === 200;
       },
-      { timeoutMs: options.readyTimeoutMs ?? 30_000, intervalMs: 100, message: `${options.name} ready on ${url}` },
+      {
+        timeoutMs: options.readyTimeoutMs ?? 30_000,
+        intervalMs: 100,
+        message: `${options.name} ready on ${url}`,
+      },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${options.name} output ---\n${output.slice(-3000)}`);
     });

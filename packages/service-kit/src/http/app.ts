@@ -54,6 +54,8 @@ export async function buildHttpApp({
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
+    // Path parameters (SKUs, references, ids) may be up to 200 characters by contract.
+    maxParamLength: 512,
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
     // One line per request is written in onResponse below, with route and duration.

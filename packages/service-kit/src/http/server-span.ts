@@ -49,7 +49,7 @@ function end(request: FastifyRequest, statusCode: number): void {
  * handler writes (logs, outbox rows) carries its trace context.
  */
 export function registerServerSpans(app: FastifyInstance): void {
-  app.addHook("onRequest", (request, _reply, done) => {
+  app.addHook("onRequest", (request, reply, done) => {
     const route = routePattern(request);
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer().startSpan(
@@ -66,6 +66,9 @@ export function registerServerSpans(app: FastifyInstance): void {
     );
     const ctx = trace.setSpan(parent, span);
     spans.set(request, { span, ctx, ended: false });
+    // W3C Trace Context level 2: tells the caller which trace to look up in Jaeger.
+    const sc = span.spanContext();
+    reply.header("traceresponse", `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
     // Hooks up to preValidation also run in the span (logs of auth, rate limit ...).
     context.with(ctx, done);
   });

@@ -1,0 +1,75 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Parser } from "@asyncapi/parser";
+import { describe, expect, it } from "vitest";
+import { allContracts, asyncApiDocument, asyncApiText, streams } from "../src/index.js";
+
+const committedText = readFileSync(fileURLToPath(new URL("../asyncapi.json", import.meta.url)), "utf8");
+
+// biome-ignore lint/suspicious/noExplicitAny: the document is read as plain JSON.
+type Any = any;
+const doc: Any = asyncApiDocument();
+const operationsOf = (subject: string) =>
+  Object.entries(doc.operations)
+    .filter(([, op]: [string, Any]) => op.channel.$ref === `#/channels/${subject}`)
+    .map(([id]) => id)
+    .sort();
+
+describe("the AsyncAPI document", () => {
+  it("is committed as generated from the current contracts", () => {
+    expect(committedText, "stale: run pnpm --filter @stockflow/contracts docs").toBe(asyncApiText());
+  });
+
+  it("is valid AsyncAPI 3.0 without errors or warnings", async () => {
+    const diagnostics = await new Parser().validate(committedText);
+    const problems = diagnostics
+      .filter((d) => d.severity <= 1)
+      .map((d) => `${d.path.join("/")}: ${d.message}`);
+    expect(problems).toEqual([]);
+    expect(doc.asyncapi).toBe("3.0.0");
+  });
+
+  it("has a channel per contract subject, naming its stream, with the contract's schema as payload", () => {
+    for (const contract of allContracts) {
+      const channel = doc.channels[contract.subject];
+      expect(channel.address).toBe(contract.subject);
+      expect(channel["x-stream"]).toBe(contract.stream);
+      expect(streams[contract.stream as keyof typeof streams]).toBeDefined();
+      expect(doc.components.schemas[contract.subject]).toEqual(JSON.parse(JSON.stringify(contract.schema)));
+      const message = doc.components.messages[contract.subject];
+      expect(message.headers.properties["ce-type"].const).toBe(contract.subject);
+      expect(message.headers.properties["ce-source"].const).toBe(`/${contract.producer}`);
+      expect(message.headers.required).toEqual(
+        expect.arrayContaining(["ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "traceparent"]),
+      );
+    }
+  });
+
+  it("says which service sends and which receives each event", () => {
+    expect(operationsOf("ordering.order_placed.v1")).toEqual([
+      "allocation.receive.ordering.order_placed.v1",
+      "ordering.send.ordering.order_placed.v1",
+    ]);
+    expect(operationsOf("ordering.order_cancelled.v1")).toEqual([
+      "allocation.receive.ordering.order_cancelled.v1",
+      "ordering.send.ordering.order_cancelled.v1",
+    ]);
+    for (const event of ["batch_registered", "batch_quantity_changed", "shipment_delayed"]) {
+      expect(operationsOf(`warehouse.${event}.v1`)).toEqual([
+        `allocation.receive.warehouse.${event}.v1`,
+        `warehouse.send.warehouse.${event}.v1`,
+      ]);
+    }
+    for (const event of ["line_allocated", "line_deallocated"]) {
+      expect(operationsOf(`allocation.${event}.v1`)).toEqual([
+        `allocation.send.allocation.${event}.v1`,
+        `ordering.receive.allocation.${event}.v1`,
+        `warehouse.receive.allocation.${event}.v1`,
+      ]);
+    }
+    expect(operationsOf("allocation.out_of_stock.v1")).toEqual([
+      "allocation.send.allocation.out_of_stock.v1",
+      "ordering.receive.allocation.out_of_stock.v1",
+    ]);
+  });
+});
