@@ -196,7 +196,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         span.setAttribute("error.type", e.name || "Error");
         metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: "failed" });
         const attempt = m.info.deliveryCount;
-        if (verdict.kind === "handle" && attempt >= maxAttempts) {
+        // A transient error (a conflict that outlived the in-process retries) says nothing
+        // about the message itself: it is redelivered for as long as it takes, never dead-lettered.
+        if (verdict.kind === "handle" && attempt >= maxAttempts && !isTransient(err)) {
           try {
             await sendToDlq(m, "max_deliveries", e.message);
             m.ack();
