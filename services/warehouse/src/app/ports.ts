@@ -1,0 +1,41 @@
+import type { Contract, EventOf } from "@stockflow/contracts";
+import type { Batch, DispatchInstruction } from "../domain/index.js";
+
+export interface BatchRepository {
+  get(reference: string): Promise<Batch | undefined>;
+  /** Reads the batch and locks it until the unit of work ends, so two changes cannot both pass a check. */
+  getForUpdate(reference: string): Promise<Batch | undefined>;
+  /** Stores a new batch; false when the reference is already taken (also by a concurrent insert). */
+  add(batch: Batch): Promise<boolean>;
+  update(batch: Batch): Promise<void>;
+}
+
+export interface LineKey {
+  readonly orderId: string;
+  readonly sku: string;
+  readonly batchref: string;
+}
+
+export interface DispatchRepository {
+  /** Reads the instruction and locks it (or, when missing, the key) until the unit of work ends. */
+  getForUpdate(key: LineKey): Promise<DispatchInstruction | undefined>;
+  save(instruction: DispatchInstruction): Promise<void>;
+  listByOrder(orderId: string): Promise<DispatchInstruction[]>;
+}
+
+/** Events written in the same transaction as the change that produced them (the outbox). */
+export interface EventSink {
+  enqueue<C extends Contract>(contract: C, payload: EventOf<C>): Promise<string>;
+}
+
+/** Everything a handler may touch inside one transaction. */
+export interface Work {
+  readonly batches: BatchRepository;
+  readonly dispatches: DispatchRepository;
+  readonly events: EventSink;
+}
+
+export interface UnitOfWork {
+  /** Runs `fn` in one transaction: it commits when `fn` resolves and rolls back when it throws. */
+  run<T>(fn: (work: Work) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,50 @@
+import { lineAllocatedV1, lineDeallocatedV1 } from "@stockflow/contracts";
+import {
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  type Database,
+  handle,
+  type Logger,
+  type Outbox,
+} from "@stockflow/messaging";
+import { annotateSpan } from "@stockflow/telemetry";
+import { workOn } from "../adapters/db/unit-of-work.js";
+import { lineAllocated, lineDeallocated } from "../app/dispatch-handlers.js";
+
+export const ALLOCATION_DURABLE = "warehouse-allocation";
+
+export interface AllocationConsumerDeps {
+  nc: ConsumerOptions["nc"];
+  db: Database;
+  outbox: Outbox;
+  logger: Logger;
+}
+
+/**
+ * Dispatch instructions follow allocation's line events. out_of_stock, also on the stream,
+ * is acked and skipped by the kit. Events of one order run one after another, so the
+ * deallocation and reallocation of a line apply in the order allocation published them.
+ */
+export function allocationConsumer({ nc, db, outbox, logger }: AllocationConsumerDeps): Consumer {
+  return createConsumer({
+    service: "warehouse",
+    durable: ALLOCATION_DURABLE,
+    stream: "ALLOCATION",
+    nc,
+    db,
+    logger,
+    keyOf: (_subject, event) => (event as { orderId: string }).orderId,
+    concurrency: 8,
+    handlers: [
+      handle(lineAllocatedV1, async (tx, event) => {
+        annotateSpan({ orderId: event.orderId, sku: event.sku, batchRef: event.batchref });
+        await lineAllocated(workOn(tx, outbox), event);
+      }),
+      handle(lineDeallocatedV1, async (tx, event) => {
+        annotateSpan({ orderId: event.orderId, sku: event.sku, batchRef: event.batchref });
+        await lineDeallocated(workOn(tx, outbox), event);
+      }),
+    ],
+  });
+}
