@@ -6,8 +6,8 @@ import { connect } from "@nats-io/transport-node";
 import type { Logger } from "./types.js";
 
 export interface NatsOptions {
-  /** One URL or several, comma separated. */
-  servers: string;
+  /** One URL or several (a list, or comma separated). */
+  servers: string | readonly string[];
   user?: string;
   password?: string;
   credsFile?: string;
@@ -22,7 +22,9 @@ export interface NatsOptions {
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
   const { logger } = options;
   const nc = await connect({
-    servers: options.servers.split(",").map((s) => s.trim()).filter(Boolean),
+    servers: (typeof options.servers === "string" ? options.servers.split(",") : [...options.servers])
+      .map((s) => s.trim())
+      .filter(Boolean),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
