@@ -76,7 +76,13 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
         intervalMs: 100,
         message: `${options.name} ready on ${url}`,
       },
-    ).catch((err: Error) => {
+    ).catch(async (err: Error) => {
+      // Never leave a process behind that did not become ready.
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill("SIGKILL");
+        await exited(p);
+      }
+      child = undefined;
       throw new Error(`${err.message}\n--- ${options.name} output ---\n${output.slice(-3000)}`);
     });
   }

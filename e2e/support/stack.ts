@@ -1,0 +1,186 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  createTestDatabase,
+  type OtlpReceiver,
+  type PrivateNatsServer,
+  type ServiceProcess,
+  startNatsServer,
+  startOtlpReceiver,
+  startServiceProcess,
+  type TestDatabase,
+} from "@stockflow/testkit";
+import { type ApiClient, apiClient, type ServiceUrls } from "./api.js";
+import { type BusEvent, readStream, type StreamName } from "./bus.js";
+
+export type ServiceName = "ordering" | "allocation" | "warehouse";
+export const serviceNames: readonly ServiceName[] = ["ordering", "allocation", "warehouse"];
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Where a built service starts from: `node services/<name>/dist/main.js`. */
+export const entryOf = (name: ServiceName) => join(repoRoot, "services", name, "dist", "main.js");
+
+export interface StackOptions {
+  /** Names the databases (sf_<label>_<service>_...), to tell leftovers apart. */
+  label?: string;
+  /** Start an OTLP/HTTP receiver and point every service's exporter at it. */
+  tracing?: boolean;
+  /** Extra environment per service (wins over the defaults below). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Extra nats-server arguments, e.g. ["-c", configFile]. */
+  natsArgs?: string[];
+  /** How long a service may take to answer 200 on /readyz (default 60 s: 2 shared cores). */
+  readyTimeoutMs?: number;
+}
+
+export interface Stack {
+  readonly urls: ServiceUrls;
+  readonly processes: Record<ServiceName, ServiceProcess>;
+  readonly databases: Record<ServiceName, TestDatabase>;
+  readonly nats: PrivateNatsServer;
+  /** Present when started with `tracing: true`. */
+  readonly otlp: OtlpReceiver | undefined;
+  /** A test client on the stack's nats-server (reconnects forever, survives a NATS restart). */
+  readonly natsConnection: NatsConnection;
+  readonly staffToken: string;
+  /** The HTTP APIs of the three services. */
+  readonly api: ApiClient;
+  /** SIGTERM (or `signal`), resolves to the exit code. */
+  stop(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL, as a crash. */
+  kill(name: ServiceName): Promise<void>;
+  /** Starts a stopped service again (same port, database and environment) and waits until ready. */
+  start(name: ServiceName): Promise<void>;
+  /** Stops nats-server (SIGTERM, or SIGKILL with `crash`) and starts it again on the same store. */
+  restartNats(options?: { crash?: boolean }): Promise<void>;
+  /** Every message of a stream, in order. */
+  readStream<T = Record<string, unknown>>(stream: StreamName): Promise<BusEvent<T>[]>;
+  /** The recent output of each service, for failure messages. */
+  logs(name?: ServiceName): string;
+  /** Kills every process, closes the receiver and connection, drops the databases. Never throws. */
+  dispose(): Promise<void>;
+}
+
+/** Fails with a clear message when a service has not been built. */
+export function assertBuilt(names: readonly ServiceName[] = serviceNames): void {
+  const missing = names.filter((n) => !existsSync(entryOf(n)));
+  if (missing.length > 0) {
+    throw new Error(
+      `e2e needs the built services; missing ${missing.map((n) => `services/${n}/dist/main.js`).join(", ")}. ` +
+        "Run `pnpm build` (or `npx turbo run build`) first.",
+    );
+  }
+}
+
+/**
+ * The whole system as separate processes: a private nats-server, one fresh database per
+ * service, optionally an OTLP receiver, and the three services from their dist/main.js.
+ * Anything started before a failure is torn down before the error is thrown.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  assertBuilt();
+  const label = options.label ?? "e2e";
+  const staffToken = `e2e-staff-${randomBytes(12).toString("hex")}`;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const processes: Partial<Record<ServiceName, ServiceProcess>> = {};
+
+  async function disposeAll(): Promise<void> {
+    // Processes first (they hold database sessions and NATS connections), then the rest.
+    await Promise.allSettled(Object.values(processes).map((p) => p.kill()));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    cleanups.length = 0;
+  }
+
+  try {
+    const nats = await startNatsServer({ args: options.natsArgs });
+    cleanups.push(() => nats.dispose());
+
+    const otlp = options.tracing ? await startOtlpReceiver() : undefined;
+    if (otlp) cleanups.push(() => otlp.close());
+
+    const databases = {} as Record<ServiceName, TestDatabase>;
+    for (const name of serviceNames) {
+      const db = await createTestDatabase(`${label}_${name}`);
+      databases[name] = db;
+      cleanups.push(() => db.drop());
+    }
+
+    const natsConnection = await connect({
+      servers: nats.url,
+      name: `e2e-${label}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    cleanups.push(() => natsConnection.close());
+
+    const envOf = (name: ServiceName): Record<string, string> => ({
+      HOST: "127.0.0.1",
+      DATABASE_URL: databases[name].url,
+      NATS_URL: nats.url,
+      WAREHOUSE_STAFF_TOKEN: staffToken,
+      LOG_LEVEL: "warn",
+      RATE_LIMIT_PER_MINUTE: "0",
+      ...(otlp
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+            OTEL_BSP_SCHEDULE_DELAY: "200",
+            OTEL_TRACES_EXPORTER: "otlp",
+          }
+        : // Spans are still made (traceparent on events) but go nowhere, whatever the shell says.
+          { OTEL_TRACES_EXPORTER: "none" }),
+      ...options.env?.[name],
+    });
+
+    // Started together: each service creates the streams it needs, so no order is required.
+    const started = await Promise.allSettled(
+      serviceNames.map(async (name) => {
+        processes[name] = await startServiceProcess({
+          name,
+          entry: entryOf(name),
+          cwd: repoRoot,
+          env: envOf(name),
+          readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+        });
+      }),
+    );
+    const failures = started.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
+    if (failures.length > 0) throw new Error(`the stack did not start:\n${failures.join("\n")}`);
+
+    const all = processes as Record<ServiceName, ServiceProcess>;
+    const urls: ServiceUrls = {
+      ordering: all.ordering.url,
+      allocation: all.allocation.url,
+      warehouse: all.warehouse.url,
+    };
+
+    return {
+      urls,
+      processes: all,
+      databases,
+      nats,
+      otlp,
+      natsConnection,
+      staffToken,
+      api: apiClient(urls, staffToken),
+      stop: (name, signal) => all[name].stop(signal),
+      kill: (name) => all[name].kill(),
+      start: (name) => all[name].start(),
+      async restartNats({ crash = false } = {}) {
+        await (crash ? nats.kill() : nats.stop());
+        await nats.start();
+      },
+      readStream: (stream) => readStream(natsConnection, stream),
+      logs: (name) =>
+        (name ? [name] : serviceNames).map((n) => `--- ${n} ---\n${all[n].logs().slice(-4000)}`).join("\n"),
+      dispose: disposeAll,
+    };
+  } catch (err) {
+    await disposeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,14 @@
+import { type BaseConfig, intFromEnv, readBaseConfig } from "@stockflow/service-kit";
+
+export interface OrderingConfig extends BaseConfig {
+  /** Storefront requests per client address and minute; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+}
+
+/** The only reader of the environment; throws ConfigError on a bad value, so start-up fails early. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): OrderingConfig {
+  return {
+    ...readBaseConfig("ordering", env),
+    rateLimitPerMinute: intFromEnv(env, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
+  };
+}

@@ -1,0 +1,77 @@
+import { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
+import {
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  type Database,
+  handle,
+  type Logger,
+  type MessageMeta,
+} from "@stockflow/messaging";
+import type { OrderingUnitOfWork } from "../adapters/db/unit-of-work.js";
+import { lineAllocated, lineDeallocated, outOfStock, type ReportOutcome } from "../app/allocation-reports.js";
+import type { HandlerDeps } from "../app/ports.js";
+
+export interface AllocationConsumerDeps {
+  nc: ConsumerOptions["nc"];
+  db: Database;
+  logger: Logger;
+  uow: OrderingUnitOfWork;
+  handlers: HandlerDeps;
+  concurrency?: number;
+}
+
+// serialization_failure, deadlock_detected: another transaction won a race; running the
+// message again at once succeeds. drizzle wraps driver errors, so the code may sit on `cause`.
+const RETRYABLE = new Set(["40001", "40P01"]);
+const isTransient = (err: unknown): boolean => {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return RETRYABLE.has(e?.code ?? "") || RETRYABLE.has(e?.cause?.code ?? "");
+};
+
+/**
+ * Keeps order and line statuses up to date from allocation's answers. Events of one order
+ * run one after another (key: orderId); different orders run side by side, as many as
+ * the database pool (4 connections) serves at once.
+ */
+export function createAllocationConsumer({
+  nc,
+  db,
+  logger,
+  uow,
+  handlers,
+  concurrency = 4,
+}: AllocationConsumerDeps): Consumer {
+  // Only what an operator should look at is logged: an event about an order or line
+  // ordering never had. Stale and post-cancellation events are expected and silent.
+  const note = (outcome: ReportOutcome, event: { orderId: string; sku: string }, meta: MessageMeta) => {
+    if (outcome === "unknown_order" || outcome === "unknown_line") {
+      logger.warn(
+        { outcome, orderId: event.orderId, sku: event.sku, subject: meta.subject },
+        "ignored allocation event",
+      );
+    }
+  };
+  return createConsumer({
+    service: "ordering",
+    durable: "ordering-allocation",
+    stream: "ALLOCATION",
+    nc,
+    db,
+    logger,
+    concurrency,
+    isTransient,
+    keyOf: (_subject, event) => (event as { orderId: string }).orderId,
+    handlers: [
+      handle(lineAllocatedV1, async (tx, event, meta) => {
+        note(await lineAllocated(handlers, uow.bind(tx), event), event, meta);
+      }),
+      handle(lineDeallocatedV1, async (tx, event, meta) => {
+        note(await lineDeallocated(handlers, uow.bind(tx), event), event, meta);
+      }),
+      handle(outOfStockV1, async (tx, event, meta) => {
+        note(await outOfStock(handlers, uow.bind(tx), event), event, meta);
+      }),
+    ],
+  });
+}

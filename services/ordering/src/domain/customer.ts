@@ -1,0 +1,16 @@
+/** A customer becomes VIP with their third order. */
+export const VIP_ORDER_COUNT = 3;
+
+export interface Customer {
+  readonly customerId: string;
+  readonly orderCount: number;
+}
+
+export const isVip = (customer: Customer): boolean => customer.orderCount >= VIP_ORDER_COUNT;
+
+/**
+ * True for exactly one order count, the one that crosses the threshold, so the
+ * became-VIP event is raised once per customer however many orders follow.
+ */
+export const becameVipAt = (orderCountAfterOrder: number): boolean =>
+  orderCountAfterOrder === VIP_ORDER_COUNT;

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
+
+describe("ordering's configuration", () => {
+  it("defaults to port 3001, its own database and 6000 requests per minute", () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 3001,
+      host: "127.0.0.1",
+      databaseUrl: "postgres://postgres@127.0.0.1:5432/ordering",
+      natsServers: ["nats://127.0.0.1:4222"],
+      rateLimitPerMinute: 6000,
+    });
+  });
+
+  it("turns the rate limit off with 0", () => {
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: "0" }).rateLimitPerMinute).toBe(0);
+  });
+
+  it("refuses a rate limit that is not a non-negative integer", () => {
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "-1" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "lots" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+  });
+});
