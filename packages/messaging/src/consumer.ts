@@ -8,6 +8,7 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import {
   type Contract,
   contractForSubject,
@@ -19,8 +20,7 @@ import {
   validationErrors,
 } from "@stockflow/contracts";
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
-import { deadLetter, type DeadLetterReason } from "./dead-letter.js";
+import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
 import type { Database, Logger, Tx } from "./types.js";
@@ -188,7 +188,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         };
         const applied = await runInTransaction(verdict.handler, verdict.event, meta);
         m.ack();
-        metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: applied ? "ok" : "duplicate" });
+        metrics.processed.inc({
+          consumer: durable,
+          subject: m.subject,
+          outcome: applied ? "ok" : "duplicate",
+        });
       } catch (err) {
         const e = err as Error;
         span.recordException(e);
@@ -208,11 +212,17 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           }
         }
         const delay = retryDelays[Math.min(attempt - 1, retryDelays.length - 1)] ?? 1000;
-        logger.warn({ err: e, subject: m.subject, seq: m.seq, attempt, delay }, `handler failed: ${e.message}`);
+        logger.warn(
+          { err: e, subject: m.subject, seq: m.seq, attempt, delay },
+          `handler failed: ${e.message}`,
+        );
         m.nak(delay);
       } finally {
         span.end();
-        metrics.duration.observe({ consumer: durable, subject: m.subject }, (performance.now() - started) / 1000);
+        metrics.duration.observe(
+          { consumer: durable, subject: m.subject },
+          (performance.now() - started) / 1000,
+        );
       }
     });
   }

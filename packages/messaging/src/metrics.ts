@@ -5,13 +5,22 @@ type Backlog = { backlog(): Promise<{ pending: number; oldestAgeMs: number }> };
 // Metrics live in prom-client's default register, once per process, however many
 // relays and consumers a process (or a test) creates.
 function counter(name: string, help: string, labelNames: string[]) {
-  return (client.register.getSingleMetric(name) as client.Counter<string>) ??
-    new client.Counter({ name, help, labelNames });
+  return (
+    (client.register.getSingleMetric(name) as client.Counter<string>) ??
+    new client.Counter({ name, help, labelNames })
+  );
 }
 
 function histogram(name: string, help: string, labelNames: string[]) {
-  return (client.register.getSingleMetric(name) as client.Histogram<string>) ??
-    new client.Histogram({ name, help, labelNames, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+  return (
+    (client.register.getSingleMetric(name) as client.Histogram<string>) ??
+    new client.Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    })
+  );
 }
 
 const relays = new Map<string, Backlog>();

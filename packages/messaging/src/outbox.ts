@@ -34,9 +34,15 @@ export function createOutbox({ service }: { service: ServiceName }): Outbox {
         // The relay publishes under this context, so the trace survives the outbox.
         ...captureContext(),
       };
-      await tx.insert(outbox).values({ eventId, subject: contract.subject, payload, headers });
-      // Delivered at commit only; PostgreSQL folds repeats within one transaction.
-      await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+      // One statement, one round trip: the row, and the NOTIFY that wakes the relay (delivered
+      // at commit only; PostgreSQL folds repeats within one transaction).
+      await tx.execute(
+        sql`with written as (
+          insert into ${outbox} (event_id, subject, payload, headers)
+          values (${eventId}, ${contract.subject}, ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(headers)}::jsonb)
+          returning 1
+        ) select pg_notify(${OUTBOX_CHANNEL}, '') from written`,
+      );
       return eventId;
     },
   };

@@ -1,8 +1,8 @@
 import { jetstream } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
-import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow/telemetry";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
-import { asc, inArray, isNull, sql } from "drizzle-orm";
+import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow/telemetry";
+import { and, asc, inArray, isNull, sql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { outboxMetrics } from "./metrics.js";
 import { OUTBOX_CHANNEL } from "./outbox.js";
@@ -38,12 +38,24 @@ const TRACE_KEYS = new Set(["traceparent", "tracestate"]);
 type OutboxRow = typeof outbox.$inferSelect;
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { service, db, nc, logger, batchSize = 500, pollIntervalMs = 1000, publishTimeoutMs = 5000 } = options;
+  const {
+    service,
+    db,
+    nc,
+    logger,
+    batchSize = 500,
+    pollIntervalMs = 1000,
+    publishTimeoutMs = 5000,
+  } = options;
   const js = jetstream(nc, { timeout: publishTimeoutMs });
   const metrics = outboxMetrics();
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  // Set by every NOTIFY: a row committed after the last read. A batch smaller than
+  // batchSize read everything committed before it, so without a NOTIFY since, the relay
+  // sleeps at once instead of running an empty read.
+  let notified = false;
   let unlisten: (() => Promise<void>) | undefined;
 
   async function publish(row: OutboxRow): Promise<void> {
@@ -68,14 +80,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return db.transaction(async (tx) => {
       // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
       // even with several replicas; the others find the lock taken and wait for the next wake.
-      const [lock] = await tx.execute<{ locked: boolean }>(
-        sql`select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked`,
-      );
-      if (!lock?.locked) return 0;
+      // The lock is taken in the same statement as the read (one round trip less per batch):
+      // the condition names no column, so PostgreSQL evaluates it once, before reading rows.
       const rows = await tx
         .select()
         .from(outbox)
-        .where(isNull(outbox.publishedAt))
+        .where(
+          and(sql`pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`}))`, isNull(outbox.publishedAt)),
+        )
         .orderBy(asc(outbox.id))
         .limit(batchSize);
       if (rows.length === 0) return 0;
@@ -96,7 +108,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (firstFailure !== -1) {
         const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
-        logger.warn({ err: reason, published: done.length }, `outbox relay: publish failed: ${reason.message}`);
+        logger.warn(
+          { err: reason, published: done.length },
+          `outbox relay: publish failed: ${reason.message}`,
+        );
         if (done.length === 0) throw reason;
       }
       return done.length;
@@ -119,9 +134,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let failures = 0;
     while (running) {
       try {
+        notified = false;
         const n = await publishBatch();
         failures = 0;
-        if (n > 0) continue;
+        // Without LISTEN (it failed), nothing tells of new rows: read until empty, as polling does.
+        if (n >= batchSize || notified || (n > 0 && !unlisten)) continue;
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 20 === 0) {
@@ -136,7 +153,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function listen(): Promise<void> {
     try {
-      const sub = await options.sql.listen(OUTBOX_CHANNEL, () => wake?.());
+      const sub = await options.sql.listen(OUTBOX_CHANNEL, () => {
+        notified = true;
+        wake?.();
+      });
       unlisten = () => sub.unlisten();
     } catch (err) {
       logger.warn({ err }, "outbox relay: LISTEN failed, polling only");

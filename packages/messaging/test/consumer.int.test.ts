@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { orderCancelledV1, orderPlacedV1 } from "@stockflow/contracts";
-import { collectSpans, createTestDatabase, startNatsServer, waitFor, type PrivateNatsServer, type TestDatabase } from "@stockflow/testkit";
+import {
+  collectSpans,
+  createTestDatabase,
+  type PrivateNatsServer,
+  startNatsServer,
+  type TestDatabase,
+  waitFor,
+} from "@stockflow/testkit";
 import { sql as dsql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -49,7 +56,8 @@ async function publishRaw(subject: string, body: string, id = randomUUID(), msgI
 }
 
 const effects = async (note: string) =>
-  (await h.db.execute<{ n: number }>(dsql`select count(*)::int as n from effects where note = ${note}`))[0]!.n;
+  (await h.db.execute<{ n: number }>(dsql`select count(*)::int as n from effects where note = ${note}`))[0]!
+    .n;
 
 beforeAll(async () => {
   pg = await createTestDatabase("consumer");
@@ -109,13 +117,18 @@ describe("consumer runner", () => {
     await waitFor(async () => (await effects("o-after-dup")) === 1, { message: "the message behind" });
     await waitFor(async () => (await consumer.pending()) === 0, { message: "consumer drained" });
     expect(await effects("o-dup")).toBe(1);
-    const inbox = await h.db.execute<{ n: number }>(dsql`select count(*)::int as n from inbox where message_id = ${id}`);
+    const inbox = await h.db.execute<{ n: number }>(
+      dsql`select count(*)::int as n from inbox where message_id = ${id}`,
+    );
     expect(inbox[0]!.n).toBe(1);
   });
 
   it("dead-letters each kind of poison message with why, and goes on with the next", async () => {
     const badJson = await publishRaw("ordering.order_placed.v1", "{not json");
-    const badSchema = await publishRaw("ordering.order_placed.v1", JSON.stringify({ orderId: "x", lines: "many" }));
+    const badSchema = await publishRaw(
+      "ordering.order_placed.v1",
+      JSON.stringify({ orderId: "x", lines: "many" }),
+    );
     const unknownVersion = await publishRaw("ordering.order_placed.v9", JSON.stringify(placed("o-v9")));
     const throwing = await publishRaw("ordering.order_placed.v1", JSON.stringify(placed("always-fails-1")));
     await publishRaw("ordering.order_placed.v1", JSON.stringify(placed("o-behind-poison")));
@@ -174,7 +187,9 @@ describe("consumer runner", () => {
   it("makes the consumer span a child of the producer span, in one trace", async () => {
     spans.reset();
     const relay = createOutboxRelay({ service: "ordering", db: h.db, sql: h.sql, nc, logger: silentLogger });
-    await h.db.transaction((tx) => createOutbox({ service: "ordering" }).enqueue(tx, orderPlacedV1, placed("o-span")));
+    await h.db.transaction((tx) =>
+      createOutbox({ service: "ordering" }).enqueue(tx, orderPlacedV1, placed("o-span")),
+    );
     await relay.flush();
     await waitFor(async () => (await effects("o-span")) === 1);
     const send = spans.byName("send ordering.order_placed.v1").at(-1)!;
@@ -196,7 +211,11 @@ describe("consumer runner", () => {
     await waitFor(() => !nc.isClosed() && nc.getServer() !== "", { message: "reconnected" });
     await waitFor(
       async () => {
-        await publishRaw("ordering.order_placed.v1", JSON.stringify(placed("o-after-restart")), "after-restart");
+        await publishRaw(
+          "ordering.order_placed.v1",
+          JSON.stringify(placed("o-after-restart")),
+          "after-restart",
+        );
         return true;
       },
       { timeoutMs: 15_000, message: "publish after restart" },

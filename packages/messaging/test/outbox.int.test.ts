@@ -1,10 +1,24 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { orderPlacedV1 } from "@stockflow/contracts";
-import { collectSpans, createTestDatabase, startNatsServer, waitFor, type PrivateNatsServer, type TestDatabase } from "@stockflow/testkit";
 import { context, trace } from "@opentelemetry/api";
+import { orderPlacedV1 } from "@stockflow/contracts";
+import {
+  collectSpans,
+  createTestDatabase,
+  type PrivateNatsServer,
+  startNatsServer,
+  type TestDatabase,
+  waitFor,
+} from "@stockflow/testkit";
 import { sql as dsql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { connectNats, ContractViolation, createOutbox, createOutboxRelay, ensureStreams, outbox } from "../src/index.js";
+import {
+  ContractViolation,
+  connectNats,
+  createOutbox,
+  createOutboxRelay,
+  ensureStreams,
+  outbox,
+} from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages } from "./support.js";
 
 const spans = collectSpans();
@@ -42,10 +56,19 @@ beforeEach(async () => {
 });
 
 const relayFor = () =>
-  createOutboxRelay({ service: "ordering", db: handle.db, sql: handle.sql, nc, logger: silentLogger, pollIntervalMs: 100 });
+  createOutboxRelay({
+    service: "ordering",
+    db: handle.db,
+    sql: handle.sql,
+    nc,
+    logger: silentLogger,
+    pollIntervalMs: 100,
+  });
 
 async function messagesFor(orderId: string) {
-  return (await streamMessages(nc, "ORDERING")).filter((m) => m.json<{ orderId: string }>().orderId === orderId);
+  return (await streamMessages(nc, "ORDERING")).filter(
+    (m) => m.json<{ orderId: string }>().orderId === orderId,
+  );
 }
 
 describe("outbox and relay", () => {

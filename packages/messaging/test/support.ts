@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { drizzle } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
 import pino from "pino";
+import postgres from "postgres";
 
 // The tables as a service's migration creates them from the shared drizzle schema.
 const DDL = `

@@ -1,8 +1,8 @@
 import { headers } from "@nats-io/nats-core";
 import { context, SpanKind, trace } from "@opentelemetry/api";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
 // telemetry has no devDependency on testkit yet (see README): import its source directly.
 import { collectSpans } from "@stockflow/testkit";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import {
   annotateSpan,
   captureContext,
