@@ -196,7 +196,10 @@ describe("nats.conf: one least-privilege user per service", () => {
       { timeoutMs: 15_000, message: "every service handled what it reads" },
     );
     for (const name of ["ordering", "allocation", "warehouse"] as const) {
-      expect((await service(name).relay.backlog()).pending).toBe(0);
+      // A row is marked published after its ack: a consumer can see the event first.
+      await waitFor(async () => (await service(name).relay.backlog()).pending === 0, {
+        message: `${name}'s outbox drained`,
+      });
       expect(service(name).consumers.every((c) => c.isRunning())).toBe(true);
       expect(errorLines(service(name))).toEqual([]);
     }

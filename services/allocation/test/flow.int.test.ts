@@ -95,7 +95,11 @@ describe("allocation over JetStream", () => {
 
   it("allocates a backorder from the stock a cancelled order frees", async () => {
     await others.publish(batchRegisteredV1, { reference: "sofa-1", sku: "SOFA", qty: 2, eta: null });
-    await others.publish(orderPlacedV1, placed("keeps-it", "SOFA", 2), placed("waits", "SOFA", 2));
+    await waitFor(() => productView("SOFA"), { message: "the SOFA batch" });
+    // Orders of different ids are handled concurrently: place the second once the first holds the stock.
+    await others.publish(orderPlacedV1, placed("keeps-it", "SOFA", 2));
+    await waitFor(() => others.about("keeps-it").length === 1, { message: "the first order allocated" });
+    await others.publish(orderPlacedV1, placed("waits", "SOFA", 2));
     await waitFor(() => others.about("waits").length === 1, { message: "the second order backordered" });
     expect(others.about("waits")[0]?.subject).toBe("allocation.out_of_stock.v1");
 

@@ -45,6 +45,14 @@ it("traces a reallocation as one trace: the consumer span of the quantity change
     { reference: "early", sku: "SHELF", qty: 10, eta: null },
     { reference: "late", sku: "SHELF", qty: 10, eta: "2030-01-02" },
   );
+  // Batches and orders travel on different streams: place the order once both batches are known.
+  await waitFor(
+    async () => {
+      const res = await service.app.inject({ method: "GET", url: "/products/SHELF" });
+      return res.statusCode === 200 && res.json().batches.length === 2;
+    },
+    { message: "both SHELF batches registered" },
+  );
   await others.publish(orderPlacedV1, {
     orderId: "order-t",
     customerId: "c",
