@@ -39,7 +39,7 @@ const placed = (orderId: string) => ({
   placedAt: new Date().toISOString(),
 });
 
-function cloudEventHeaders(subject: string, id = randomUUID()) {
+function cloudEventHeaders(subject: string, id: string = randomUUID()) {
   const hdrs = headers();
   hdrs.set("ce-specversion", "1.0");
   hdrs.set("ce-id", id);
@@ -50,7 +50,7 @@ function cloudEventHeaders(subject: string, id = randomUUID()) {
   return hdrs;
 }
 
-async function publishRaw(subject: string, body: string, id = randomUUID(), msgID = id) {
+async function publishRaw(subject: string, body: string, id: string = randomUUID(), msgID = id) {
   await jetstream(nc).publish(subject, body, { headers: cloudEventHeaders(subject, id), msgID });
   return id;
 }

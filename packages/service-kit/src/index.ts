@@ -6,6 +6,8 @@ export type { HttpApp, HttpAppOptions } from "./http/app.js";
 export { buildHttpApp } from "./http/app.js";
 export type { ErrorBody } from "./http/error-handler.js";
 export { toErrorReply } from "./http/error-handler.js";
+export { limitRatePerClient } from "./http/rate-limit.js";
+export { isStorableText } from "./http/storable-text.js";
 export { HttpError } from "./http-error.js";
 export type {
   ConsumerProbe,

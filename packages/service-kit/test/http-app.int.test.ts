@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { Type } from "@fastify/type-provider-typebox";
 import { SpanKind, trace } from "@opentelemetry/api";
@@ -45,6 +46,11 @@ beforeAll(async () => {
     },
   );
   app.post("/orders/:orderId/cancel", async (_request, reply) => reply.code(202).send());
+  app.get(
+    "/items/:id",
+    { schema: { params: Type.Object({ id: Type.String({ maxLength: 200 }) }) } },
+    async (request) => ({ id: request.params.id }),
+  );
   app.get("/teapot", async () => {
     throw new HttpError(409, "order_already_cancelled", "order o-1 is already cancelled");
   });
@@ -193,6 +199,73 @@ describe("request bodies and errors", () => {
   });
 });
 
+describe("hostile requests", () => {
+  const standardError = { error: expect.any(String), message: expect.any(String) };
+
+  it("answers a URL with malformed percent-encoding with 400 invalid_url", async () => {
+    for (const url of ["/items/%ZZ", "/items/%E0%A4%A", "/orders/%C0%80/cancel"]) {
+      const res = await app.inject({ method: url.endsWith("cancel") ? "POST" : "GET", url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toEqual({ error: "invalid_url", message: expect.any(String) });
+    }
+  });
+
+  it("answers a path parameter longer than the router allows like any over-long parameter", async () => {
+    const res = await app.inject({ method: "GET", url: `/items/${"x".repeat(10_000)}` });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: "validation_failed", message: expect.any(String) });
+  });
+
+  it("refuses NUL and unpaired surrogates in query strings and bodies with 400", async () => {
+    const answers = await Promise.all([
+      app.inject({ method: "GET", url: "/items/a?q=%00" }),
+      postOrder('{"customerId": "c\\u0000", "qty": 1}'),
+      postOrder('{"customerId": "c\\ud800", "qty": 1}'),
+      postOrder('{"customerId": "c\\udc00x", "qty": 1}'),
+    ]);
+    for (const res of answers) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toEqual({ error: "validation_failed", message: expect.any(String) });
+    }
+    const paired = await postOrder(JSON.stringify({ customerId: "c-\u{1F600}", qty: 1 }));
+    expect(paired.statusCode).toBe(202);
+  });
+
+  it("leaves a path parameter with NUL to the route, which answers for the id it names", async () => {
+    const res = await app.inject({ method: "GET", url: "/items/a%00b" });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ id: "a\u0000b" });
+  });
+
+  it("refuses a deeply nested body with 400, not a stack overflow", async () => {
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const res = await postOrder(`{"customerId": "c", "qty": 1, "x": ${deep}}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual(standardError);
+  });
+
+  it("answers HTTP that Node cannot parse with the standard error shape", async () => {
+    const address = await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = new URL(address);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write("GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n"),
+      );
+      let text = "";
+      socket.on("data", (chunk) => {
+        text += chunk.toString();
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toEqual({
+      error: "bad_request",
+      message: expect.any(String),
+    });
+  });
+});
+
 describe("server spans", () => {
   it("makes the SERVER span the active span inside a handler that reads a JSON body", async () => {
     activeInHandler = undefined;
@@ -215,7 +288,9 @@ describe("server spans", () => {
   it("tells the caller its trace in a traceresponse header", async () => {
     const res = await postOrder(JSON.stringify({ customerId: "c-3", qty: 1 }));
     const [span] = spans.byName("POST /orders");
-    expect(res.headers.traceresponse).toBe(`00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`);
+    expect(res.headers.traceresponse).toBe(
+      `00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`,
+    );
   });
 
   it("continues the trace of an incoming traceparent", async () => {

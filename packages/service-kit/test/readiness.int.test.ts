@@ -9,11 +9,11 @@ import {
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildHttpApp, readinessOf } from "../src/index.js";
-import { connectNats, type TestNatsConnection } from "./nats.js";
+import { connectNats } from "./nats.js";
 
 let database: TestDatabase;
 let nats: PrivateNatsServer;
-let nc: TestNatsConnection;
+let nc: Awaited<ReturnType<typeof connectNats>>;
 let sql: Sql;
 let unreachable: Sql;
 

@@ -14,9 +14,10 @@ import Fastify, {
   type RawServerDefault,
 } from "fastify";
 import type { Readiness } from "../readiness.js";
-import { installErrorHandling } from "./error-handler.js";
+import { answerClientError, answerFrameworkError, installErrorHandling } from "./error-handler.js";
 import { registerMetrics } from "./metrics.js";
 import { registerServerSpans, requestContext, routePattern } from "./server-span.js";
+import { containsUnstorableText } from "./storable-text.js";
 
 /** The app every service adds its routes to: TypeBox schemas type the handlers. */
 export type HttpApp = FastifyInstance<
@@ -55,11 +56,15 @@ export async function buildHttpApp({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
     // Path parameters (SKUs, references, ids) may be up to 200 characters by contract.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
     // One line per request is written in onResponse below, with route and duration.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors raised before routing (a malformed URL, an over-long path parameter) and
+    // malformed HTTP get the same {"error","message"} answer as everything else.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     ajv: {
       customOptions: {
         // Unknown fields are refused (400), never stripped; types are never coerced.
@@ -89,6 +94,16 @@ export async function buildHttpApp({
     if (body !== undefined && (typeof body !== "object" || body === null || Array.isArray(body))) {
       const err = Object.assign(new Error("body must be a JSON object"), {
         validation: [{ keyword: "type" }],
+        statusCode: 400,
+      });
+      done(err);
+      return;
+    }
+    // Path parameters are left to the routes: an id that cannot be stored names nothing,
+    // and each route answers its own 404 for it (see isStorableText).
+    if (containsUnstorableText(request.query) || containsUnstorableText(body)) {
+      const err = Object.assign(new Error("text must not contain NUL or unpaired UTF-16 surrogates"), {
+        validation: [{ keyword: "pattern" }],
         statusCode: 400,
       });
       done(err);

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "../http-error.js";
 
 export interface ErrorBody {
@@ -60,6 +62,19 @@ export function toErrorReply(err: unknown): ErrorReply {
     };
   }
   switch (e.code) {
+    case "FST_ERR_BAD_URL":
+      return {
+        status: 400,
+        body: { error: "invalid_url", message: "the URL is not valid (malformed percent-encoding)" },
+        internal: false,
+      };
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      // The same answer as a parameter over its schema's maxLength, however long it is.
+      return {
+        status: 400,
+        body: { error: "validation_failed", message: "a path parameter is too long" },
+        internal: false,
+      };
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return {
         status: 413,
@@ -103,4 +118,38 @@ export function installErrorHandling(app: FastifyInstance): void {
     const path = request.url.split("?")[0];
     return reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${path}` });
   });
+}
+
+/** Fastify's `frameworkErrors`: errors raised before a route is found (bad URL, over-long parameter). */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body, internal } = toErrorReply(err);
+  if (internal) request.log.error({ err }, "request failed");
+  else request.log.info({ status, error: body.error }, body.message);
+  void reply.code(status).type("application/json").send(body);
+}
+
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * Fastify's `clientErrorHandler`: HTTP that Node cannot parse never reaches a route; it is
+ * answered on the socket with the same `{"error","message"}` shape, then the socket closes.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[err.code ?? ""] ?? 400;
+  const body = JSON.stringify({
+    error: CODES_BY_STATUS[status] ?? "bad_request",
+    message: "the request is not valid HTTP",
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

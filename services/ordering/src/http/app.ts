@@ -1,7 +1,6 @@
-import { buildHttpApp, type HttpApp, type Readiness } from "@stockflow/service-kit";
+import { buildHttpApp, type HttpApp, limitRatePerClient, type Readiness } from "@stockflow/service-kit";
 import type { Logger } from "@stockflow/telemetry";
 import type { HandlerDeps, UnitOfWork } from "../app/ports.js";
-import { limitRequestsPerMinute } from "./rate-limit.js";
 import { customerRoutes } from "./routes/customers.js";
 import { orderRoutes } from "./routes/orders.js";
 
@@ -25,7 +24,7 @@ export async function buildOrderingApp(deps: OrderingAppDeps): Promise<HttpApp> 
   });
   // A child scope, so the rate limit covers the storefront API but not the probes.
   await app.register(async (scope) => {
-    limitRequestsPerMinute(scope, deps.rateLimitPerMinute);
+    await limitRatePerClient(scope, deps.rateLimitPerMinute);
     orderRoutes(scope, deps);
     customerRoutes(scope, deps);
   });

@@ -78,5 +78,8 @@ export const CustomerView = Type.Object({
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
-export const OrderParams = Type.Object({ orderId: Type.String() });
-export const CustomerParams = Type.Object({ customerId: Type.String() });
+// Path ids are bounded but not patterned: one that cannot be stored names nothing (404, the
+// repositories check), as any other unknown id.
+const PathId = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+export const OrderParams = Type.Object({ orderId: PathId("the order id from POST /orders") });
+export const CustomerParams = Type.Object({ customerId: PathId("the storefront's customer id") });

@@ -1,4 +1,4 @@
-import { type HttpApp, HttpError } from "@stockflow/service-kit";
+import { type HttpApp, HttpError, isStorableText } from "@stockflow/service-kit";
 import { annotateSpan } from "@stockflow/telemetry";
 import type { AllocationViews } from "../../app/views.js";
 import { AllocatedLines, ErrorBody, OrderParams } from "../schemas.js";
@@ -16,7 +16,8 @@ export function allocationRoutes(app: HttpApp, views: AllocationViews): void {
     async (request) => {
       const { orderId } = request.params;
       annotateSpan({ orderId });
-      const lines = await views.allocationsOf(orderId);
+      // An id PostgreSQL cannot store names no order (and would fail the query).
+      const lines = isStorableText(orderId) ? await views.allocationsOf(orderId) : [];
       if (lines.length === 0) throw new HttpError(404, "not_found", "no line of this order is allocated");
       return lines;
     },

@@ -1,4 +1,4 @@
-import { type HttpApp, HttpError } from "@stockflow/service-kit";
+import { type HttpApp, HttpError, isStorableText } from "@stockflow/service-kit";
 import { annotateSpan } from "@stockflow/telemetry";
 import type { AllocationViews } from "../../app/views.js";
 import { ErrorBody, ProductBody, SkuParams } from "../schemas.js";
@@ -16,7 +16,8 @@ export function productRoutes(app: HttpApp, views: AllocationViews): void {
     async (request) => {
       const { sku } = request.params;
       annotateSpan({ sku });
-      const product = await views.product(sku);
+      // A SKU PostgreSQL cannot store names no product (and would fail the query).
+      const product = isStorableText(sku) ? await views.product(sku) : undefined;
       if (!product) throw new HttpError(404, "not_found", "no such product");
       return product;
     },
