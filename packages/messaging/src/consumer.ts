@@ -83,6 +83,7 @@ type Verdict =
   | { kind: "dead"; reason: DeadLetterReason; error: string };
 
 const IMMEDIATE_RETRIES = 10;
+const utf8 = new TextDecoder();
 
 export function createConsumer(options: ConsumerOptions): Consumer {
   const { service, durable, stream, nc, db, logger, handlers } = options;
@@ -116,7 +117,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
     let event: unknown;
     try {
-      event = JSON.parse(new TextDecoder().decode(m.data));
+      event = JSON.parse(utf8.decode(m.data));
     } catch (err) {
       return { kind: "dead", reason: "invalid_json", error: (err as Error).message };
     }

@@ -2,7 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow/telemetry";
-import { and, asc, inArray, isNull, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { outboxMetrics } from "./metrics.js";
 import { OUTBOX_CHANNEL } from "./outbox.js";
@@ -12,7 +12,7 @@ import type { Database, Logger } from "./types.js";
 export interface OutboxRelayOptions {
   service: string;
   db: Database;
-  /** The postgres-js client behind `db`, for LISTEN. */
+  /** A raw postgres-js client of the same database (default type parsing): LISTEN, and the batches. */
   sql: Sql;
   nc: NatsConnection;
   logger: Logger;
@@ -35,7 +35,14 @@ export interface OutboxRelay {
 // event was written under, and are replaced by the producer span's own.
 const TRACE_KEYS = new Set(["traceparent", "tracestate"]);
 
-type OutboxRow = typeof outbox.$inferSelect;
+/** An outbox row as the raw client reads it (jsonb parsed, bigint as text). */
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const {
@@ -59,13 +66,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let unlisten: (() => Promise<void>) | undefined;
 
   async function publish(row: OutboxRow): Promise<void> {
-    const span = startProducerSpan(row.subject, row.eventId, restoreContext(row.headers));
+    const span = startProducerSpan(row.subject, row.event_id, restoreContext(row.headers));
     try {
       const h = natsHeaders();
       for (const [k, v] of Object.entries(row.headers)) if (!TRACE_KEYS.has(k)) h.set(k, v);
       injectIntoHeaders(trace.setSpan(restoreContext(row.headers), span), h);
       // Nats-Msg-Id = ce-id: a row published again after a crash is dropped by the broker.
-      await js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.eventId, headers: h });
+      await js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.event_id, headers: h });
     } catch (err) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
       span.setAttribute("error.type", (err as Error).name);
@@ -75,35 +82,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  /** One batch in one transaction; returns how many rows it published. */
+  /**
+   * One batch in one transaction; returns how many rows it published. It runs on the raw
+   * `sql` client, not on `db`: holding a transaction open while the broker acks would
+   * otherwise take one of the few connections the service's requests and handlers share.
+   */
   async function publishBatch(): Promise<number> {
-    return db.transaction(async (tx) => {
+    return (await options.sql.begin(async (tx) => {
       // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
       // even with several replicas; the others find the lock taken and wait for the next wake.
-      // The lock is taken in the same statement as the read (one round trip less per batch):
-      // the condition names no column, so PostgreSQL evaluates it once, before reading rows.
-      const rows = await tx
-        .select()
-        .from(outbox)
-        .where(
-          and(sql`pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`}))`, isNull(outbox.publishedAt)),
-        )
-        .orderBy(asc(outbox.id))
-        .limit(batchSize);
+      // The lock is taken in the same statement as the read (one round trip less per batch);
+      // it is re-entrant within the transaction, so it answers the same for every row.
+      const rows = await tx<OutboxRow[]>`
+        select id, event_id, subject, payload, headers from outbox
+        where pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) and published_at is null
+        order by id limit ${batchSize}`;
       if (rows.length === 0) return 0;
       const results = await Promise.allSettled(rows.map(publish));
       const firstFailure = results.findIndex((r) => r.status === "rejected");
       const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
       if (done.length > 0) {
-        await tx
-          .update(outbox)
-          .set({ publishedAt: new Date() })
-          .where(
-            inArray(
-              outbox.id,
-              done.map((r) => r.id),
-            ),
-          );
+        // One statement marks the whole batch.
+        await tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`;
         metrics.published.inc({ service }, done.length);
       }
       if (firstFailure !== -1) {
@@ -115,7 +115,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (done.length === 0) throw reason;
       }
       return done.length;
-    });
+    })) as number;
   }
 
   function sleep(ms: number): Promise<void> {

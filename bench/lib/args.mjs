@@ -1,0 +1,71 @@
+/**
+ * Command-line options. `pnpm bench -- --quick` passes a lone "--" through, which is skipped.
+ *   --quick            ~1 minute smoke run (short windows, fewer steps)
+ *   --soak <seconds>   hold half the sustained rate that long and compare RSS at start and end
+ *   --no-build         use services/*\/dist as they are
+ *   --cpu-prof <name>  run that service (ordering|allocation|warehouse) under node --cpu-prof
+ *   --steps a,b,c      offered rates (orders/s) to step through
+ *   --window <s>       seconds per step
+ */
+export function parseArgs(argv) {
+  const opts = {
+    quick: false,
+    soak: 0,
+    build: true,
+    cpuProf: [],
+    steps: undefined,
+    window: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--") continue;
+    else if (a === "--quick") opts.quick = true;
+    else if (a === "--soak") opts.soak = positive(a, next());
+    else if (a === "--no-build") opts.build = false;
+    else if (a === "--cpu-prof") opts.cpuProf.push(next());
+    else if (a === "--steps")
+      opts.steps = next()
+        .split(",")
+        .map((s) => positive(a, s));
+    else if (a === "--window") opts.window = positive(a, next());
+    else if (a === "--help" || a === "-h") opts.help = true;
+    else throw new Error(`unknown option ${a} (try --help)`);
+  }
+  for (const s of opts.cpuProf) {
+    if (!["ordering", "allocation", "warehouse"].includes(s))
+      throw new Error(`--cpu-prof: unknown service ${s}`);
+  }
+  return opts;
+}
+
+function positive(name, v) {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: expected a positive number, got ${v}`);
+  return n;
+}
+
+/** The plan: default ~5 minutes on 2 cores, --quick ~1 minute. */
+export function planOf(opts) {
+  const quick = opts.quick;
+  return {
+    steps:
+      opts.steps ?? (quick ? [50, 150, 400, 800] : [50, 100, 200, 400, 700, 1000, 1300, 1600, 2000, 2500]),
+    windowS: opts.window ?? (quick ? 4 : 8),
+    /** Longest a step's orders may take to all read `allocated` after its window. */
+    drainTimeoutS: quick ? 10 : 20,
+    latencyS: quick ? 5 : 15,
+    /** Share of the latency phase's orders also polled through GET /orders/:id. */
+    getSample: 0.25,
+    postAloneS: quick ? 4 : 10,
+    postAloneMax: quick ? 6000 : 20_000,
+    consumerAloneMaxS: quick ? 20 : 60,
+    refJsMessages: quick ? 10_000 : 30_000,
+    refPgSeconds: quick ? 3 : 5,
+    soakS: opts.soak,
+  };
+}

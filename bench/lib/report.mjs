@@ -1,0 +1,165 @@
+/** A plain text table: rows of cells, the first row is the header. */
+export function table(rows) {
+  const text = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
+  const widths = text[0].map((_, i) => Math.max(...text.map((r) => r[i]?.length ?? 0)));
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(text[0]), widths.map((w) => "-".repeat(w)).join("  "), ...text.slice(1).map(line)].join("\n");
+}
+
+const round2 = (x) => (typeof x === "number" ? Math.round(x * 100) / 100 : x);
+const ms = (s) => (s && s.p50 !== null ? `${s.p50} / ${s.p95} / ${s.p99}` : "-");
+const mb = (x) => (x === undefined || x === null || Number.isNaN(x) ? "-" : `${Math.round(x)} MB`);
+
+/** The human-readable report of one run. */
+export function render(r) {
+  const out = [];
+  out.push("", "== steps (offered rate -> every order allocated?) ==");
+  out.push(
+    table([
+      [
+        "offered/s",
+        "accepted/s",
+        "not offered",
+        "non-202",
+        "errors",
+        "backlog end",
+        "max backlog",
+        "drain ms",
+        "to-bus p50/p95/p99 ms",
+        "verdict",
+      ],
+      ...r.steps.map((s) => [
+        s.offeredRate,
+        s.acceptedPerS,
+        s.notOffered,
+        s.non202,
+        s.errors,
+        s.backlogAtWindowEnd,
+        s.maxBacklog,
+        s.drainMs,
+        ms(s.toBus),
+        s.pass ? "sustained" : `no: ${s.why}`,
+      ]),
+    ]),
+  );
+  const lat = r.latency;
+  const rows = [
+    ["figure", "value"],
+    ["1. sustained end-to-end (orders/s, every order allocated)", r.sustained?.ordersPerS ?? "none"],
+    ["2. latency run: offered orders/s (50% of sustained)", lat?.offeredRate],
+    ["   POST -> 202 p50/p95/p99 ms", ms(lat?.post)],
+    ["   202 -> line_allocated on the bus p50/p95/p99 ms", ms(lat?.toBus)],
+    [`   202 -> GET /orders/:id allocated p50/p95/p99 ms (${lat?.toGet?.n ?? 0} sampled)`, ms(lat?.toGet)],
+    ["3. POST /orders alone (allocation stopped): req/s", r.postAlone?.requestsPerS],
+    [
+      "   p50 / p99 ms, non-2xx",
+      r.postAlone
+        ? `${r.postAlone.latencyMs.p50} / ${r.postAlone.latencyMs.p99}, ${r.postAlone.non2xx}`
+        : "-",
+    ],
+    ["4. allocation consumer alone: events/s", r.consumerAlone?.eventsPerS],
+    [
+      "   events, seconds, all acked",
+      r.consumerAlone
+        ? `${r.consumerAlone.events}, ${r.consumerAlone.seconds}, ${r.consumerAlone.drained}`
+        : "-",
+    ],
+    ["5. JetStream publish/s (100 in flight, 1 KB)", r.references?.jetstream?.publishPerS],
+    [
+      "   JetStream one publish round trip p50/p99 ms",
+      r.references?.jetstream
+        ? `${r.references.jetstream.roundTripMs.p50} / ${r.references.jetstream.roundTripMs.p99}`
+        : "-",
+    ],
+    [
+      `   PostgreSQL insert tx/s (${r.references?.postgres?.connections} connections)`,
+      r.references?.postgres?.txPerS,
+    ],
+    ["   PostgreSQL insert tx/s (1 connection)", r.references?.postgres1?.txPerS],
+    ["ratio: e2e orders/s / PostgreSQL tx/s", r.ratios?.e2eOverPgTx],
+    ["ratio: e2e p50 (to bus) / JetStream round trip p50", r.ratios?.p50OverJsRoundTrip],
+  ];
+  if (r.soak) {
+    rows.push([`soak: ${r.soak.seconds} s at ${r.soak.offeredRate}/s, accepted/s`, r.soak.acceptedPerS]);
+    rows.push(["   soak to-bus p50/p95/p99 ms", ms(r.soak.toBus)]);
+  }
+  rows.push([
+    "integrity: orders / lines allocated / allocations / over-allocated batches / doubled events",
+    r.integrity
+      ? `${r.integrity.orders} / ${r.integrity.linesAllocated} / ${r.integrity.allocations} / ${r.integrity.overAllocatedBatches} / ${r.integrity.duplicateLineAllocated}`
+      : "-",
+  ]);
+  out.push("", "== figures ==", table(rows));
+  const cpuRows = [
+    ...r.steps.map((st) => [`step ${st.offeredRate}/s (per order)`, st.cpuMsPerOrder]),
+    ["latency run (per order)", r.latency?.cpuMsPerOrder],
+    ["POST alone (per request)", r.postAlone?.cpuMsPerRequest],
+    ["consumer alone (per event)", r.consumerAlone?.cpuMsPerEvent],
+  ].filter(([, c]) => c);
+  if (cpuRows.length) {
+    const parts = [
+      "ordering",
+      "allocation",
+      "warehouse",
+      "pg:ordering",
+      "pg:allocation",
+      "pg:warehouse",
+      "nats",
+      "driver",
+      "total",
+    ];
+    out.push(
+      "",
+      "== CPU ms per order (user+system from /proc; PostgreSQL = the backends of each service's database) ==",
+    );
+    out.push(table([["phase", ...parts], ...cpuRows.map(([name, c]) => [name, ...parts.map((k) => c[k])])]));
+  }
+  const commitRows = [
+    ...r.steps.map((st) => [`step ${st.offeredRate}/s (per order)`, st.commitsPerOrder]),
+    ["latency run (per order)", r.latency?.commitsPerOrder],
+    ["consumer alone (per event)", r.consumerAlone?.commitsPerEvent],
+  ].filter(([, c]) => c);
+  if (commitRows.length) {
+    const dbs = ["ordering", "allocation", "warehouse"];
+    out.push(
+      "",
+      "== PostgreSQL commits per order (pg_stat_database.xact_commit, each service's database) ==",
+    );
+    out.push(table([["phase", ...dbs], ...commitRows.map(([name, c]) => [name, ...dbs.map((k) => c[k])])]));
+  }
+  if (r.plans) {
+    const node = (p) =>
+      `${p["Node Type"]}${p["Index Name"] ? ` using ${p["Index Name"]}` : ""}${p.Plans ? ` <- ${p.Plans.map(node).join(", ")}` : ""}`;
+    out.push("", "== hot-path query plans (EXPLAIN ANALYZE on the tables this run left) ==");
+    out.push(
+      table([
+        ["query", "plan", "rows", "ms"],
+        ...Object.values(r.plans).map((q) => [q.query, node(q.plan), q.rows, round2(q.executionMs)]),
+      ]),
+    );
+  }
+  out.push("", "== memory (RSS) ==");
+  out.push(
+    table([
+      [
+        "service",
+        "start of run",
+        "latency run start",
+        "latency run end",
+        r.soak ? "soak start" : "",
+        r.soak ? "soak end" : "",
+        "peak (VmHWM)",
+      ],
+      ...Object.entries(r.memory.services).map(([name, m]) => [
+        name,
+        mb(m.atStart),
+        mb(m.sustainedStart),
+        mb(m.sustainedEnd),
+        r.soak ? mb(m.soakStart) : "",
+        r.soak ? mb(m.soakEnd) : "",
+        mb(m.peak),
+      ]),
+    ]),
+  );
+  return out.join("\n");
+}

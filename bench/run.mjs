@@ -1,0 +1,500 @@
+// `pnpm bench`: starts the stack on loopback, drives it from a forked load generator
+// (load/driver.mjs) and prints the figures of ../shared/spec/quality.md "Performance" as a
+// table and as JSON in bench/results/<timestamp>.json. See README.md.
+import { fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { adminDatabaseUrl, createTestDatabase } from "@stockflow/testkit";
+import postgres from "postgres";
+import { parseArgs, planOf } from "./lib/args.mjs";
+import { buildIfNeeded } from "./lib/build.mjs";
+import { cpuPerOrder, cpuSnapshot } from "./lib/cpu.mjs";
+import { render } from "./lib/report.mjs";
+import { startStack } from "./lib/stack.mjs";
+import { round } from "./lib/stats.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "..");
+const SKUS = Array.from({ length: 50 }, (_, i) => `BENCH-SKU-${String(i + 1).padStart(2, "0")}`);
+/** The services' drizzle pools (ordering 4, allocation 8, warehouse 4): PostgreSQL's reference uses as many. */
+const SERVICE_DB_CONNECTIONS = 16;
+
+const t0 = Date.now();
+const log = (msg) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(probe, timeoutMs, intervalMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) return undefined;
+    await sleep(intervalMs);
+  }
+}
+
+/** The forked load generator, driven by request/answer messages. */
+function startDriver() {
+  const child = fork(join(here, "load", "driver.mjs"), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let seq = 0;
+  const waiting = new Map();
+  child.on("message", ({ id, result, error }) => {
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (error) w?.reject(new Error(`driver: ${error}`));
+    else w?.resolve(result);
+  });
+  child.on("exit", (code) => {
+    for (const w of waiting.values()) w.reject(new Error(`driver exited (${code})`));
+    waiting.clear();
+  });
+  return {
+    pid: child.pid,
+    call: (cmd, args) =>
+      new Promise((resolve, reject) => {
+        const id = ++seq;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, cmd, args });
+      }),
+    close: () => {
+      if (child.connected) child.disconnect();
+    },
+  };
+}
+
+async function seed(stack) {
+  const { warehouse, allocation } = stack.services;
+  for (const sku of SKUS) {
+    for (const [suffix, eta] of [
+      ["onhand", null],
+      ["ship", "2099-01-01"],
+    ]) {
+      const r = await fetch(`${warehouse.url}/batches`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${stack.staffToken}` },
+        body: JSON.stringify({ reference: `${sku}-${suffix}`, sku, qty: 10_000_000, eta }),
+      });
+      if (r.status !== 201)
+        throw new Error(`seeding ${sku}: POST /batches answered ${r.status} ${await r.text()}`);
+    }
+  }
+  const seeded = await waitUntil(async () => {
+    for (const sku of SKUS) {
+      const r = await fetch(`${allocation.url}/products/${sku}`);
+      if (r.status !== 200 || (await r.json()).batches.length !== 2) return false;
+    }
+    return true;
+  }, 60_000);
+  if (!seeded) throw new Error("allocation did not receive the seeded batches within 60 s");
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.help) {
+    console.log(
+      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s>]",
+    );
+    return;
+  }
+  const plan = planOf(opts);
+  if (opts.build) buildIfNeeded(root, log);
+
+  log("starting nats-server, databases and the three services");
+  const stack = await startStack({ root, cpuProf: opts.cpuProf, log });
+  const { services } = stack;
+  const cleanups = [() => stack.dispose()];
+  // Ctrl-C: the services get the signal too (same process group) and drain; drop the
+  // databases and the nats-server store before leaving.
+  process.once("SIGINT", async () => {
+    log("interrupted: cleaning up");
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    process.exit(130);
+  });
+  const result = {
+    startedAt: new Date(t0).toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      loadavgAtStart: os.loadavg(),
+    },
+    options: opts,
+    plan,
+    skus: SKUS.length,
+    memory: { services: {}, series: [] },
+  };
+  const memory = result.memory.services;
+  const memorySnapshot = (key) => {
+    for (const s of Object.values(services)) {
+      memory[s.name] ??= {};
+      memory[s.name][key] = round(s.memory().rssMb, 1);
+    }
+  };
+  const memoryTimer = setInterval(() => {
+    const point = { t: round((Date.now() - t0) / 1000, 1) };
+    for (const s of Object.values(services)) point[s.name] = round(s.memory().rssMb, 1);
+    result.memory.series.push(point);
+  }, 1000);
+  cleanups.push(async () => clearInterval(memoryTimer));
+
+  const driver = startDriver();
+  cleanups.push(async () => {
+    await driver.call("close").catch(() => {});
+    driver.close();
+  });
+  const orderingSql = postgres(stack.databases.ordering.url, { max: 1, onnotice: () => {} });
+  const allocationSql = postgres(stack.databases.allocation.url, { max: 1, onnotice: () => {} });
+  cleanups.push(() => Promise.all([orderingSql.end({ timeout: 5 }), allocationSql.end({ timeout: 5 })]));
+  const nc = await connect({ servers: stack.nats.url, name: "bench-orchestrator" });
+  cleanups.push(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const adminSql = postgres(adminDatabaseUrl(), { max: 1, onnotice: () => {} });
+  cleanups.push(() => adminSql.end({ timeout: 5 }));
+  const dbNames = Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [d.name, k]));
+  /** Commits per database (pg_stat_database; PostgreSQL 15 flushes these at least every second). */
+  const commitsNow = async () => {
+    const rows = await adminSql`
+      select datname, xact_commit::bigint as c from pg_stat_database where datname = any(${Object.keys(dbNames)})`;
+    return Object.fromEntries(rows.map((r) => [dbNames[r.datname], Number(r.c)]));
+  };
+  const commitsPerOrder = (before, after, orders) =>
+    Object.fromEntries(
+      Object.keys(after).map((k) => [k, round((after[k] - (before[k] ?? 0)) / Math.max(1, orders), 2)]),
+    );
+  const cpuNow = () =>
+    cpuSnapshot({
+      pids: {
+        ...Object.fromEntries(Object.values(services).map((s) => [s.name, s.pid])),
+        driver: driver.pid,
+      },
+      natsPort: stack.nats.port,
+      databases: Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [k, d.name])),
+    });
+
+  /** Lines in ordering's database, and how many of them read `allocated` (orders have one line each). */
+  const orderingCounts = async () => {
+    const [row] = await orderingSql`
+      select count(*)::int as lines, count(*) filter (where status = 'allocated')::int as allocated from order_lines`;
+    return row;
+  };
+  const allAllocatedInOrdering = async (timeoutMs) => {
+    const start = Date.now();
+    const ok = await waitUntil(
+      async () => {
+        const c = await orderingCounts();
+        return c.lines === c.allocated;
+      },
+      timeoutMs,
+      50,
+    );
+    return { ok: Boolean(ok), ms: Date.now() - start, ...(await orderingCounts()) };
+  };
+
+  try {
+    memorySnapshot("atStart");
+    await driver.call("init", {
+      orderingUrl: services.ordering.url,
+      natsUrl: stack.nats.url,
+      skus: SKUS,
+      connections: 64,
+    });
+    log("seeding 50 SKUs x 2 batches through warehouse POST /batches");
+    await seed(stack);
+
+    // 5. References first, on a quiet stack.
+    log("references: raw JetStream publish rate and round trip");
+    const jetstreamRef = await driver.call("refJetStream", {
+      messages: plan.refJsMessages,
+      inFlight: 100,
+      size: 1024,
+      roundTrips: 1000,
+    });
+    log(`  ${jetstreamRef.publishPerS} publishes/s; round trip p50 ${jetstreamRef.roundTripMs.p50} ms`);
+    log(
+      `references: PostgreSQL single-row insert transactions (${SERVICE_DB_CONNECTIONS} and 1 connections)`,
+    );
+    const pgRefDb = await createTestDatabase("bench_pgref");
+    let postgresRef;
+    let postgres1;
+    try {
+      postgresRef = await driver.call("refPostgres", {
+        url: pgRefDb.url,
+        connections: SERVICE_DB_CONNECTIONS,
+        seconds: plan.refPgSeconds,
+      });
+      postgres1 = await driver.call("refPostgres", {
+        url: pgRefDb.url,
+        connections: 1,
+        seconds: Math.min(3, plan.refPgSeconds),
+      });
+    } finally {
+      await pgRefDb.drop();
+    }
+    log(`  ${postgresRef.txPerS} tx/s with ${SERVICE_DB_CONNECTIONS}; ${postgres1.txPerS} tx/s with 1`);
+    result.references = { jetstream: jetstreamRef, postgres: postgresRef, postgres1 };
+
+    log("warm-up: 100 orders/s for 2 s");
+    await driver.call("runRate", { rate: 100, seconds: 2, drainTimeoutS: 10 });
+
+    // 1. Step the offered rate until a step no longer keeps up.
+    result.steps = [];
+    const runStep = async (rate) => {
+      log(`step: ${rate} orders/s for ${plan.windowS} s`);
+      const cpuBefore = cpuNow();
+      const commitsBefore = await commitsNow();
+      const s = await driver.call("runRate", {
+        rate,
+        seconds: plan.windowS,
+        drainTimeoutS: plan.drainTimeoutS,
+      });
+      s.cpuMsPerOrder = cpuPerOrder(cpuBefore, cpuNow(), s.accepted);
+      await sleep(1100);
+      s.commitsPerOrder = commitsPerOrder(commitsBefore, await commitsNow(), s.accepted);
+      const readBack = await allAllocatedInOrdering(Math.max(5000, plan.drainTimeoutS * 1000 - s.drainMs));
+      const sample = await driver.call("checkSample", { n: 20 });
+      const why = [];
+      if (s.non202 || s.errors) why.push(`${s.non202 + s.errors} failed requests (${s.firstError})`);
+      if (s.notOffered > 0.03 * s.offered) why.push(`${s.notOffered} not offered (in-flight cap)`);
+      // "Backlog not growing": under one second of orders still unallocated when the window
+      // closes, and over the window's second half it grew by less than 10% of the offered rate.
+      if (s.backlogAtWindowEnd > Math.max(50, rate))
+        why.push(`backlog ${s.backlogAtWindowEnd} at window end`);
+      const mid = s.backlog[Math.floor(s.backlog.length / 2)];
+      const growth = mid
+        ? (s.backlogAtWindowEnd - (mid.placed - mid.allocated)) / Math.max(0.5, s.windowS - mid.t)
+        : 0;
+      s.backlogGrowthPerS = round(growth, 1);
+      if (growth > 0.1 * rate) why.push(`backlog growing ${round(growth)}/s`);
+      if (s.drainMs > 2000) why.push(`drain took ${s.drainMs} ms`);
+      if (s.allocated < s.accepted)
+        why.push(`${s.accepted - s.allocated} not allocated on the bus within ${plan.drainTimeoutS} s`);
+      if (!readBack.ok) why.push(`ordering reads ${readBack.lines - readBack.allocated} lines not allocated`);
+      if (sample.allocated < sample.checked)
+        why.push(`GET sample ${sample.allocated}/${sample.checked} allocated`);
+      const step = { ...s, readBack, getSample: sample, pass: why.length === 0, why: why.join("; ") };
+      delete step.backlog;
+      step.backlogSeries = s.backlog;
+      result.steps.push(step);
+      log(
+        `  accepted ${s.acceptedPerS}/s, backlog at end ${s.backlogAtWindowEnd} (max ${s.maxBacklog}), drained in ${s.drainMs} ms, ` +
+          `to-bus p50/p99 ${s.toBus.p50}/${s.toBus.p99} ms -> ${step.pass ? "sustained" : `not sustained: ${step.why}`}`,
+      );
+      if (!readBack.ok) {
+        log("  letting the backlog drain before going on");
+        await allAllocatedInOrdering(60_000);
+      }
+      return step;
+    };
+    let best;
+    let firstFail;
+    for (const rate of plan.steps) {
+      const step = await runStep(rate);
+      if (!step.pass) {
+        firstFail = step;
+        break;
+      }
+      best = step;
+    }
+    // One step halfway between the last rate that kept up and the first that did not.
+    if (!opts.quick && best && firstFail && firstFail.offeredRate - best.offeredRate > 100) {
+      const mid = Math.round((best.offeredRate + firstFail.offeredRate) / 2 / 50) * 50;
+      const step = await runStep(mid);
+      if (step.pass) best = step;
+    }
+    result.sustained = best
+      ? { offeredRate: best.offeredRate, ordersPerS: best.acceptedPerS, allocatedPerS: best.allocatedPerS }
+      : undefined;
+    log(`sustained end-to-end: ${result.sustained?.ordersPerS ?? "none"} orders/s`);
+
+    // 2. Latency at half that rate.
+    const halfRate = Math.max(10, Math.round((result.sustained?.offeredRate ?? plan.steps[0]) / 2));
+    log(
+      `latency: ${halfRate} orders/s for ${plan.latencyS} s (GET /orders/:id polled for ${plan.getSample * 100}% of orders)`,
+    );
+    memorySnapshot("sustainedStart");
+    const latencyCpu = cpuNow();
+    const latencyCommits = await commitsNow();
+    const latency = await driver.call("runRate", {
+      rate: halfRate,
+      seconds: plan.latencyS,
+      drainTimeoutS: plan.drainTimeoutS,
+      getSample: plan.getSample,
+    });
+    memorySnapshot("sustainedEnd");
+    latency.cpuMsPerOrder = cpuPerOrder(latencyCpu, cpuNow(), latency.accepted);
+    await sleep(1100);
+    latency.commitsPerOrder = commitsPerOrder(latencyCommits, await commitsNow(), latency.accepted);
+    delete latency.backlog;
+    result.latency = latency;
+    log(
+      `  to bus p50/p95/p99 ${latency.toBus.p50}/${latency.toBus.p95}/${latency.toBus.p99} ms; to GET ${latency.toGet.p50}/${latency.toGet.p95}/${latency.toGet.p99} ms`,
+    );
+
+    if (plan.soakS > 0) {
+      log(`soak: ${halfRate} orders/s for ${plan.soakS} s`);
+      memorySnapshot("soakStart");
+      const soak = await driver.call("runRate", { rate: halfRate, seconds: plan.soakS, drainTimeoutS: 30 });
+      memorySnapshot("soakEnd");
+      result.soak = { seconds: plan.soakS, ...soak };
+      log(`  accepted ${soak.acceptedPerS}/s, backlog at end ${soak.backlogAtWindowEnd}`);
+    }
+    await allAllocatedInOrdering(30_000);
+
+    // 3. POST /orders alone: allocation stopped, so the figure is ordering's HTTP + transaction
+    // + outbox relay (which keeps publishing to JetStream), nothing downstream.
+    log("POST /orders alone: stopping allocation");
+    await services.allocation.stop();
+    log(`autocannon: 32 connections, ${plan.postAloneS} s or ${plan.postAloneMax} requests`);
+    const postCpu = cpuNow();
+    result.postAlone = await driver.call("postAlone", {
+      seconds: plan.postAloneS,
+      amount: plan.postAloneMax,
+      connections: 32,
+    });
+    result.postAlone.cpuMsPerRequest = cpuPerOrder(postCpu, cpuNow(), result.postAlone.requests);
+    log(
+      `  ${result.postAlone.requestsPerS} req/s, p99 ${result.postAlone.latencyMs.p99} ms, non-2xx ${result.postAlone.non2xx}`,
+    );
+
+    // 4. One consumer alone: the orders just placed wait in the ORDERING stream. Ordering and
+    // warehouse are stopped too (after ordering's relay has published everything), so
+    // allocation has the machine to itself while it works through them.
+    log("consumer alone: waiting for ordering's outbox to empty, then stopping ordering and warehouse");
+    await waitUntil(
+      async () =>
+        (await orderingSql`select count(*)::int as n from outbox where published_at is null`)[0].n === 0,
+      30_000,
+    );
+    await Promise.all([services.ordering.stop(), services.warehouse.stop()]);
+    const consumerInfo = () => jsm.consumers.info("ORDERING", "allocation-ordering");
+    const remaining = async () => {
+      const i = await consumerInfo();
+      return i.num_pending + i.num_ack_pending;
+    };
+    const events = await remaining();
+    log(`  ${events} events waiting for allocation-ordering; starting allocation`);
+    const consumerCpu = cpuNow();
+    const consumerCommits = await commitsNow();
+    await services.allocation.start();
+    let first;
+    let last;
+    let left = events;
+    const deadline = Date.now() + plan.consumerAloneMaxS * 1000;
+    while (Date.now() < deadline) {
+      left = await remaining();
+      const t = performance.now();
+      if (first === undefined && left < events) first = { t, left };
+      if (first) last = { t, left };
+      if (left === 0) break;
+      await sleep(50);
+    }
+    const seconds = first && last && last.t > first.t ? (last.t - first.t) / 1000 : undefined;
+    result.consumerAlone = {
+      events,
+      handled: events - left,
+      drained: left === 0,
+      seconds: round(seconds, 2),
+      eventsPerS: seconds ? round((first.left - last.left) / seconds, 1) : undefined,
+      note: "time from the first to the last ack seen by polling consumer info every 50 ms",
+      // Includes allocation's start-up (module loading, migrations check): an upper bound.
+      cpuMsPerEvent: cpuPerOrder(consumerCpu, cpuNow(), events - left),
+      commitsPerEvent: commitsPerOrder(consumerCommits, await commitsNow(), events - left),
+    };
+    log(
+      `  ${result.consumerAlone.eventsPerS} events/s (${result.consumerAlone.handled} of ${events} in ${result.consumerAlone.seconds} s)`,
+    );
+
+    log("restarting ordering and warehouse; waiting for every order to read allocated");
+    await Promise.all([services.ordering.start(), services.warehouse.start()]);
+    const final = await allAllocatedInOrdering(120_000);
+
+    // Nothing lost, nothing twice.
+    const [alloc] = await allocationSql`
+      select (select count(*)::int from allocations) as allocations,
+             (select count(*)::int from (
+                select b.reference from batches b join allocations a on a.batch_ref = b.reference
+                group by b.reference, b.qty having sum(a.qty) > b.qty) x) as over_allocated`;
+    const [orders] = await orderingSql`select count(*)::int as n from orders`;
+    const bus = await driver.call("busCounts");
+    result.integrity = {
+      orders: orders.n,
+      lines: final.lines,
+      linesAllocated: final.allocated,
+      allAllocated: final.ok,
+      allocations: alloc.allocations,
+      overAllocatedBatches: alloc.over_allocated,
+      duplicateLineAllocated: bus.duplicates,
+    };
+
+    // Query plans of the hot paths, on the tables as this run left them.
+    const explain = async (client, text, params) => {
+      const rows = await client.unsafe(`explain (analyze, buffers, format json) ${text}`, params);
+      const plan = rows[0]["QUERY PLAN"][0];
+      return {
+        query: text,
+        executionMs: plan["Execution Time"],
+        rows: plan.Plan["Actual Rows"],
+        plan: plan.Plan,
+      };
+    };
+    const [someOrder] = await orderingSql`select order_id from orders order by created_at desc limit 1`;
+    result.plans = {
+      allocationLoadAllocations: await explain(
+        allocationSql,
+        "select * from allocations where sku = $1 order by allocated_version",
+        [SKUS[0]],
+      ),
+      allocationLoadBatches: await explain(
+        allocationSql,
+        "select * from batches where sku = $1 order by registered_version",
+        [SKUS[0]],
+      ),
+      orderingOrderLines: await explain(orderingSql, "select * from order_lines where order_id = $1", [
+        someOrder?.order_id ?? "",
+      ]),
+      orderingOutboxPending: await explain(
+        orderingSql,
+        "select id from outbox where published_at is null order by id limit 500",
+        [],
+      ),
+    };
+    const sustained = result.sustained?.ordersPerS;
+    result.ratios = {
+      e2eOverPgTx: sustained ? round(sustained / postgresRef.txPerS, 3) : undefined,
+      p50OverJsRoundTrip: round(latency.toBus.p50 / jetstreamRef.roundTripMs.p50, 1),
+    };
+    for (const s of Object.values(services)) {
+      memory[s.name].peak = round(s.memory().peakMb, 1);
+    }
+    result.machine.loadavgAtEnd = os.loadavg();
+    result.durationS = round((Date.now() - t0) / 1000, 1);
+
+    console.log(render(result));
+    const dir = join(here, "results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${new Date(t0).toISOString().replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`results written to ${file}`);
+  } catch (err) {
+    for (const s of Object.values(services)) {
+      if (s.logs()) console.error(`--- ${s.name} (last output) ---\n${s.logs().slice(-3000)}`);
+    }
+    throw err;
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
