@@ -18,5 +18,7 @@ export type {
   SqlProbe,
 } from "./readiness.js";
 export { readinessOf } from "./readiness.js";
+export type { MainOptions, ServiceInstance } from "./run-main.js";
+export { runMain } from "./run-main.js";
 export type { RunningService, RunServiceOptions } from "./run-service.js";
 export { runService } from "./run-service.js";
