@@ -1,7 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrizzleProductRepository, loadProductState } from "../src/adapters/db/product-repository.js";
 import { ConcurrencyConflict } from "../src/app/concurrency-conflict.js";
+import type { ProductState } from "../src/domain/state.js";
 import { migratedTestDatabase } from "./support.js";
+
+/** Children in a stable order: the repository leaves ordering to the domain. */
+function sortedState(state: ProductState | undefined): ProductState | undefined {
+  if (!state) return state;
+  const by =
+    <T>(key: (x: T) => number | string) =>
+    (x: T, y: T) =>
+      key(x) < key(y) ? -1 : 1;
+  return {
+    ...state,
+    batches: [...state.batches].sort(by((b) => b.registeredAt)),
+    allocations: [...state.allocations].sort(by((a) => a.allocatedAt)),
+    backorders: [...state.backorders].sort(by((b) => b.since)),
+  };
+}
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 const now = new Date("2030-01-01T00:00:00Z");
@@ -15,10 +31,10 @@ afterAll(async () => {
 });
 
 describe("the product repository", () => {
-  it("loads back what it saved: batches, allocations, backorders and version", async () => {
+  it("loads back what it saved: batches with their totals, the lines asked for, backorders and version", async () => {
     await database.db.transaction(async (tx) => {
       const repo = new DrizzleProductRepository(tx);
-      const product = await repo.getOrCreate("ROUNDTRIP");
+      const product = (await repo.getOrCreate(["ROUNDTRIP"], { queue: true }))[0]!;
       product.registerBatch({ reference: "rt-1", qty: 10, eta: null });
       product.registerBatch({ reference: "rt-2", qty: 5, eta: "2030-02-01" });
       product.allocate({ orderId: "o1", qty: 8 });
@@ -26,35 +42,71 @@ describe("the product repository", () => {
       product.allocate({ orderId: "o3", qty: 9 });
       await repo.saveChanges(now);
     });
-    const saved = await loadProductState(database.db, "ROUNDTRIP");
-    expect(saved).toEqual({
+    const saved = await loadProductState(database.db, "ROUNDTRIP", { orderIds: ["o1", "o2"], queue: true });
+    expect(sortedState(saved)).toEqual({
       sku: "ROUNDTRIP",
       version: 5,
       batches: [
-        { reference: "rt-1", qty: 10, eta: null, registeredAt: 1 },
-        { reference: "rt-2", qty: 5, eta: "2030-02-01", registeredAt: 2 },
+        { reference: "rt-1", qty: 10, eta: null, registeredAt: 1, allocated: 8 },
+        { reference: "rt-2", qty: 5, eta: "2030-02-01", registeredAt: 2, allocated: 4 },
       ],
       allocations: [
         { orderId: "o1", batchref: "rt-1", qty: 8, allocatedAt: 3 },
         { orderId: "o2", batchref: "rt-2", qty: 4, allocatedAt: 4 },
       ],
       backorders: [{ orderId: "o3", qty: 9, since: 5 }],
+      queueComplete: true,
     });
+  });
+
+  it("loads no allocation row that a change did not ask for", async () => {
+    const bare = await loadProductState(database.db, "ROUNDTRIP");
+    expect(bare).toMatchObject({ allocations: [], backorders: [], queueComplete: false });
+    const ownLine = await loadProductState(database.db, "ROUNDTRIP", { orderIds: ["o3"] });
+    expect(ownLine).toMatchObject({ allocations: [], backorders: [{ orderId: "o3" }] });
+  });
+
+  it("loads the newest lines of a shrinking batch, just enough to bring it down", async () => {
+    await database.db.transaction(async (tx) => {
+      const repo = new DrizzleProductRepository(tx);
+      const product = (await repo.getOrCreate(["SHRINK"], { queue: true }))[0]!;
+      product.registerBatch({ reference: "sh-1", qty: 20, eta: null });
+      for (const [orderId, qty] of [
+        ["s1", 5],
+        ["s2", 5],
+        ["s3", 3],
+        ["s4", 2],
+      ] as const) {
+        product.allocate({ orderId, qty });
+      }
+      await repo.saveChanges(now);
+    });
+    const newest = async (qty: number) =>
+      (await loadProductState(database.db, "SHRINK", { resize: { reference: "sh-1", qty } }))?.allocations
+        .map((a) => a.orderId)
+        .sort();
+    expect(await newest(15)).toEqual([]);
+    expect(await newest(14)).toEqual(["s4"]);
+    expect(await newest(13)).toEqual(["s4"]);
+    expect(await newest(12)).toEqual(["s3", "s4"]);
+    expect(await newest(0)).toEqual(["s1", "s2", "s3", "s4"]);
   });
 
   it("writes a served backorder and a line moved to the backorders as changes to what was loaded", async () => {
     await database.db.transaction(async (tx) => {
       const repo = new DrizzleProductRepository(tx);
-      const product = (await repo.get("ROUNDTRIP"))!;
+      const product = (await repo.get("ROUNDTRIP", { queue: true, resize: { reference: "rt-2", qty: 3 } }))!;
       product.changeBatchQuantity("rt-1", 20);
       product.delayShipment("rt-2", "2030-03-01");
       product.changeBatchQuantity("rt-2", 3);
       await repo.saveChanges(now);
     });
-    const saved = await loadProductState(database.db, "ROUNDTRIP");
-    expect(saved?.batches.map((b) => [b.reference, b.qty, b.eta])).toEqual([
-      ["rt-1", 20, null],
-      ["rt-2", 3, "2030-03-01"],
+    const saved = sortedState(
+      await loadProductState(database.db, "ROUNDTRIP", { orderIds: ["o1", "o2", "o3"], queue: true }),
+    );
+    expect(saved?.batches.map((b) => [b.reference, b.qty, b.eta, b.allocated])).toEqual([
+      ["rt-1", 20, null, 17],
+      ["rt-2", 3, "2030-03-01", 0],
     ]);
     expect(saved?.allocations.map((a) => [a.orderId, a.batchref])).toEqual([
       ["o1", "rt-1"],
@@ -80,7 +132,7 @@ describe("the product repository", () => {
     const attempt = (orderId: string) =>
       database.db.transaction(async (tx) => {
         const repo = new DrizzleProductRepository(tx);
-        const product = (await repo.get("ROUNDTRIP"))!;
+        const product = (await repo.get("ROUNDTRIP", { orderIds: [orderId] }))!;
         if (++loaded === 2) bothLoaded();
         await barrier;
         product.allocate({ orderId, qty: 1 });
@@ -90,8 +142,9 @@ describe("the product repository", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const [failure] = results.filter((r) => r.status === "rejected");
     expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyConflict);
-    const saved = await loadProductState(database.db, "ROUNDTRIP");
-    expect(saved?.allocations.filter((a) => a.orderId.startsWith("race-"))).toHaveLength(1);
+    const saved = await loadProductState(database.db, "ROUNDTRIP", { orderIds: ["race-a", "race-b"] });
+    expect(saved?.allocations).toHaveLength(1);
+    expect(saved?.batches.find((b) => b.reference === "rt-1")?.allocated).toBe(18);
   });
 
   it("lets exactly one of two concurrent creations of the same product win", async () => {
@@ -103,7 +156,7 @@ describe("the product repository", () => {
     const attempt = (reference: string) =>
       database.db.transaction(async (tx) => {
         const repo = new DrizzleProductRepository(tx);
-        const product = await repo.getOrCreate("BRAND-NEW");
+        const product = (await repo.getOrCreate(["BRAND-NEW"], { queue: true }))[0]!;
         if (++loaded === 2) bothLoaded();
         await barrier;
         product.registerBatch({ reference, qty: 1, eta: null });

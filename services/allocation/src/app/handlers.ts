@@ -15,18 +15,20 @@ import type { UnitOfWork } from "./ports.js";
 /** Every line of a placed order is allocated or backordered; lines of several SKUs touch several products. */
 export async function allocate(uow: UnitOfWork, event: OrderPlacedV1): Promise<void> {
   annotateSpan({ orderId: event.orderId, sku: event.lines.length === 1 ? event.lines[0]?.sku : undefined });
-  const events: AllocationEvent[] = [];
-  for (const line of event.lines) {
-    const product = await uow.products.getOrCreate(line.sku);
-    events.push(...product.allocate({ orderId: event.orderId, qty: line.qty }));
-  }
+  const products = await uow.products.getOrCreate(
+    event.lines.map((l) => l.sku),
+    { orderIds: [event.orderId] },
+  );
+  const events = event.lines.flatMap((line, i) =>
+    products[i]!.allocate({ orderId: event.orderId, qty: line.qty }),
+  );
   await uow.commit(events);
 }
 
 export async function cancelOrder(uow: UnitOfWork, event: OrderCancelledV1): Promise<void> {
   annotateSpan({ orderId: event.orderId });
   const events: AllocationEvent[] = [];
-  for (const product of await uow.products.withOrder(event.orderId)) {
+  for (const product of await uow.products.withOrder(event.orderId, { queue: true })) {
     events.push(...product.cancel(event.orderId));
   }
   await uow.commit(events);
@@ -34,13 +36,17 @@ export async function cancelOrder(uow: UnitOfWork, event: OrderCancelledV1): Pro
 
 export async function registerBatch(uow: UnitOfWork, event: BatchRegisteredV1): Promise<void> {
   annotateSpan({ sku: event.sku, batchRef: event.reference });
-  const product = await uow.products.getOrCreate(event.sku);
+  const [product] = await uow.products.getOrCreate([event.sku], { queue: true });
+  if (!product) return;
   await uow.commit(product.registerBatch({ reference: event.reference, qty: event.qty, eta: event.eta }));
 }
 
 export async function changeBatchQuantity(uow: UnitOfWork, event: BatchQuantityChangedV1): Promise<void> {
   annotateSpan({ sku: event.sku, batchRef: event.reference });
-  const product = await uow.products.get(event.sku);
+  const product = await uow.products.get(event.sku, {
+    queue: true,
+    resize: { reference: event.reference, qty: event.qty },
+  });
   await uow.commit(product?.changeBatchQuantity(event.reference, event.qty) ?? []);
 }
 

@@ -1,14 +1,30 @@
 import type { AllocationEvent } from "../domain/events.js";
 import type { Product } from "../domain/product.js";
 
-/** Products loaded in one unit of work; the same SKU asked twice gives the same object. */
+/**
+ * What a change reads of a product besides its version and batches (always loaded). A
+ * product is never loaded whole: its cost would grow with every order ever allocated.
+ */
+export interface ProductNeeds {
+  /** The lines of these orders on the product, allocated or waiting (idempotency, cancel). */
+  readonly orderIds?: readonly string[];
+  /** The whole backorder queue: needed by every change that may free or add stock. */
+  readonly queue?: boolean;
+  /** A batch about to be set to `qty`: its newest allocations, enough to bring it down to `qty`. */
+  readonly resize?: { readonly reference: string; readonly qty: number };
+}
+
+/**
+ * Products loaded in one unit of work; the same SKU asked twice gives the same object (the
+ * needs of its first load stand).
+ */
 export interface ProductRepository {
   /** The product of this SKU, or undefined when nothing is known about it. */
-  get(sku: string): Promise<Product | undefined>;
-  /** The product of this SKU, a new empty one (version 0) when nothing is known about it. */
-  getOrCreate(sku: string): Promise<Product>;
-  /** Every product holding a line of this order, allocated or waiting. */
-  withOrder(orderId: string): Promise<Product[]>;
+  get(sku: string, needs?: ProductNeeds): Promise<Product | undefined>;
+  /** The product of each SKU, in the order given; a new empty one (version 0) for an unknown SKU. */
+  getOrCreate(skus: readonly string[], needs?: ProductNeeds): Promise<Product[]>;
+  /** Every product holding a line of this order, allocated or waiting, with that line. */
+  withOrder(orderId: string, needs?: Omit<ProductNeeds, "orderIds">): Promise<Product[]>;
 }
 
 /**

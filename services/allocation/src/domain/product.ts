@@ -1,5 +1,7 @@
+import { type ProductChanges, RowChanges } from "./changes.js";
+import { IncompleteProduct } from "./errors.js";
 import type { AllocationEvent, DeallocationReason } from "./events.js";
-import { type AllocationState, type BatchState, cloneState, type ProductState } from "./state.js";
+import type { AllocationState, BackorderState, BatchState, ProductState } from "./state.js";
 
 export interface OrderLine {
   readonly orderId: string;
@@ -22,84 +24,134 @@ function preferred(a: BatchState, b: BatchState): number {
   return a.registeredAt - b.registeredAt;
 }
 
+const bySince = (a: BackorderState, b: BackorderState) => a.since - b.since;
+
 /**
- * One SKU: its batches, which order lines are allocated to which batch, and the lines
- * waiting for stock (backorders). Every method that changes something returns the events
- * it produced and raises the version once per event (at least once per change), so each
- * event carries the version right after its own change.
+ * One SKU: its batches with what is allocated in each, the order lines allocated to them
+ * and the lines waiting for stock (backorders). It holds every batch but only the lines it
+ * was given (see ProductState): deciding never needs the product's whole history. Every
+ * method that changes something returns the events it produced and raises the version once
+ * per event (at least once per change), so each event carries the version right after its
+ * own change; `changes()` says which rows to write.
  */
 export class Product {
-  private readonly s: ProductState;
+  private readonly sku_: string;
+  private version_: number;
+  private readonly loadedVersion: number;
+  private readonly batchList: BatchState[];
+  private readonly allocations = new Map<string, AllocationState>();
+  private readonly waiting = new Map<string, BackorderState>();
+  private readonly queueComplete: boolean;
+  private readonly batchRows: RowChanges<BatchState>;
+  private readonly allocationRows: RowChanges<AllocationState>;
+  private readonly backorderRows: RowChanges<BackorderState>;
 
   private constructor(state: ProductState) {
-    this.s = state;
+    this.sku_ = state.sku;
+    this.version_ = state.version;
+    this.loadedVersion = state.version;
+    this.batchList = state.batches.map((b) => ({ ...b }));
+    for (const a of state.allocations) this.allocations.set(a.orderId, { ...a });
+    for (const b of state.backorders) this.waiting.set(b.orderId, { ...b });
+    this.queueComplete = state.queueComplete;
+    this.batchRows = new RowChanges(new Set(this.batchList.map((b) => b.reference)));
+    this.allocationRows = new RowChanges(new Set(this.allocations.keys()));
+    this.backorderRows = new RowChanges(new Set(this.waiting.keys()));
   }
 
   /** A product nobody has heard of yet: version 0, saved as new on its first change. */
   static create(sku: string): Product {
-    return new Product({ sku, version: 0, batches: [], allocations: [], backorders: [] });
+    return new Product({
+      sku,
+      version: 0,
+      batches: [],
+      allocations: [],
+      backorders: [],
+      queueComplete: true,
+    });
   }
 
   static restore(state: ProductState): Product {
-    return new Product(cloneState(state));
+    return new Product(state);
   }
 
   get sku(): string {
-    return this.s.sku;
+    return this.sku_;
   }
 
   get version(): number {
-    return this.s.version;
+    return this.version_;
   }
 
   snapshot(): ProductState {
-    return cloneState(this.s);
+    return {
+      sku: this.sku_,
+      version: this.version_,
+      batches: this.batchList.map((b) => ({ ...b })),
+      allocations: [...this.allocations.values()].map((a) => ({ ...a })),
+      backorders: [...this.waiting.values()].map((b) => ({ ...b })),
+      queueComplete: this.queueComplete,
+    };
+  }
+
+  /** The rows that the changes since restore (or create) added, changed or removed. */
+  changes(): ProductChanges {
+    const split = (written: Array<{ row: BatchState; stored: boolean }>, stored: boolean) =>
+      written.filter((w) => w.stored === stored).map((w) => ({ ...w.row }));
+    const batches = this.batchRows.written();
+    return {
+      sku: this.sku_,
+      loadedVersion: this.loadedVersion,
+      version: this.version_,
+      batches: { inserted: split(batches, false), updated: split(batches, true) },
+      allocations: {
+        removed: this.allocationRows.removed(),
+        written: this.allocationRows.written().map((w) => w.row),
+      },
+      backorders: {
+        removed: this.backorderRows.removed(),
+        written: this.backorderRows.written().map((w) => w.row),
+      },
+    };
   }
 
   allocatedQuantity(reference: string): number {
-    let sum = 0;
-    for (const a of this.s.allocations) if (a.batchref === reference) sum += a.qty;
-    return sum;
+    return this.batch(reference)?.allocated ?? 0;
   }
 
   availableQuantity(reference: string): number {
     const batch = this.batch(reference);
-    return batch ? batch.qty - this.allocatedQuantity(reference) : 0;
+    return batch ? batch.qty - batch.allocated : 0;
   }
 
   /** Batches in preference order, with what is still free in each. */
   batches(): Array<BatchState & { available: number }> {
-    return [...this.s.batches]
-      .sort(preferred)
-      .map((b) => ({ ...b, available: b.qty - this.allocatedQuantity(b.reference) }));
+    return [...this.batchList].sort(preferred).map((b) => ({ ...b, available: b.qty - b.allocated }));
   }
 
   allocationOf(orderId: string): AllocationState | undefined {
-    return this.s.allocations.find((a) => a.orderId === orderId);
+    return this.allocations.get(orderId);
   }
 
-  /** Waiting lines, oldest first. */
+  /** Waiting lines, oldest first (the whole queue when it was loaded whole). */
   backorders(): Array<{ orderId: string; qty: number }> {
-    return [...this.s.backorders]
-      .sort((a, b) => a.since - b.since)
-      .map(({ orderId, qty }) => ({ orderId, qty }));
+    return [...this.waiting.values()].sort(bySince).map(({ orderId, qty }) => ({ orderId, qty }));
   }
 
   /** Allocates a line, or keeps it as a backorder; a line already known changes nothing. */
   allocate(line: OrderLine): AllocationEvent[] {
-    if (this.allocationOf(line.orderId) || this.backorderOf(line.orderId)) return [];
+    if (this.allocations.has(line.orderId) || this.waiting.has(line.orderId)) return [];
     return [this.place(line)];
   }
 
   /** Frees the order's line (or drops its backorder), then serves backorders from what it freed. */
   cancel(orderId: string): AllocationEvent[] {
-    const allocation = this.allocationOf(orderId);
+    const allocation = this.allocations.get(orderId);
     if (allocation) {
       return [this.deallocate(allocation, "order_cancelled"), ...this.serveBackorders()];
     }
-    const backorder = this.backorderOf(orderId);
-    if (!backorder) return [];
-    this.s.backorders = this.s.backorders.filter((b) => b !== backorder);
+    if (!this.waiting.has(orderId)) return [];
+    this.dropBackorder(orderId);
     this.bump();
     return [];
   }
@@ -107,30 +159,43 @@ export class Product {
   /** A batch already known by its reference changes nothing (the warehouse may redeliver). */
   registerBatch(batch: NewBatch): AllocationEvent[] {
     if (this.batch(batch.reference)) return [];
-    this.s.batches.push({
+    const added: BatchState = {
       reference: batch.reference,
       qty: batch.qty,
       eta: batch.eta,
       registeredAt: this.bump(),
-    });
+      allocated: 0,
+    };
+    this.batchList.push(added);
+    this.batchRows.put(added.reference, added);
     return this.serveBackorders();
   }
 
   /**
    * Sets a batch's quantity. When it drops below what is allocated, the most recently
    * allocated lines leave it until it fits, each placed again by the usual rules; when it
-   * rises, backorders are served.
+   * rises, backorders are served. A shrink needs the batch's newest lines, enough to cover
+   * the excess; serving needs the whole queue.
    */
   changeBatchQuantity(reference: string, qty: number): AllocationEvent[] {
     const batch = this.batch(reference);
     if (!batch || batch.qty === qty) return [];
     batch.qty = qty;
+    this.batchRows.put(reference, batch);
     this.bump();
     const events: AllocationEvent[] = [];
-    while (this.allocatedQuantity(reference) > batch.qty) {
-      const newest = this.newestAllocationIn(reference)!;
+    // A line moved off cannot come back while the batch is over-full, so the lines to move
+    // are known before the first one moves.
+    const newestFirst = [...this.allocations.values()]
+      .filter((a) => a.batchref === reference)
+      .sort((x, y) => y.allocatedAt - x.allocatedAt);
+    for (const newest of newestFirst) {
+      if (batch.allocated <= batch.qty) break;
       events.push(this.deallocate(newest, "batch_quantity_changed"));
       events.push(this.place({ orderId: newest.orderId, qty: newest.qty }));
+    }
+    if (batch.allocated > batch.qty) {
+      throw new IncompleteProduct(this.sku_, `the newest allocations of batch ${reference}`);
     }
     return [...events, ...this.serveBackorders()];
   }
@@ -140,35 +205,26 @@ export class Product {
     const batch = this.batch(reference);
     if (!batch || batch.eta === eta) return [];
     batch.eta = eta;
+    this.batchRows.put(reference, batch);
     this.bump();
     return [];
   }
 
   private batch(reference: string): BatchState | undefined {
-    return this.s.batches.find((b) => b.reference === reference);
-  }
-
-  private backorderOf(orderId: string) {
-    return this.s.backorders.find((b) => b.orderId === orderId);
-  }
-
-  private newestAllocationIn(reference: string): AllocationState | undefined {
-    let newest: AllocationState | undefined;
-    for (const a of this.s.allocations) {
-      if (a.batchref === reference && (!newest || a.allocatedAt > newest.allocatedAt)) newest = a;
-    }
-    return newest;
+    return this.batchList.find((b) => b.reference === reference);
   }
 
   private bump(): number {
-    this.s.version += 1;
-    return this.s.version;
+    this.version_ += 1;
+    return this.version_;
   }
 
   private chooseBatch(qty: number): BatchState | undefined {
-    return [...this.s.batches]
-      .sort(preferred)
-      .find((b) => b.qty - this.allocatedQuantity(b.reference) >= qty);
+    let best: BatchState | undefined;
+    for (const b of this.batchList) {
+      if (b.qty - b.allocated >= qty && (!best || preferred(b, best) < 0)) best = b;
+    }
+    return best;
   }
 
   /** Allocates to the preferred batch with room, or appends a backorder. */
@@ -176,19 +232,29 @@ export class Product {
     const batch = this.chooseBatch(line.qty);
     const version = this.bump();
     if (!batch) {
-      this.s.backorders.push({ orderId: line.orderId, qty: line.qty, since: version });
-      return { type: "out_of_stock", orderId: line.orderId, sku: this.sku, qty: line.qty, version };
+      const backorder = { orderId: line.orderId, qty: line.qty, since: version };
+      this.waiting.set(line.orderId, backorder);
+      this.backorderRows.put(line.orderId, backorder);
+      return { type: "out_of_stock", orderId: line.orderId, sku: this.sku_, qty: line.qty, version };
     }
-    this.s.allocations.push({
+    return this.allocateTo(batch, line, version);
+  }
+
+  private allocateTo(batch: BatchState, line: OrderLine, version: number): AllocationEvent {
+    const allocation = {
       orderId: line.orderId,
       batchref: batch.reference,
       qty: line.qty,
       allocatedAt: version,
-    });
+    };
+    this.allocations.set(line.orderId, allocation);
+    this.allocationRows.put(line.orderId, allocation);
+    batch.allocated += line.qty;
+    this.batchRows.put(batch.reference, batch);
     return {
       type: "line_allocated",
       orderId: line.orderId,
-      sku: this.sku,
+      sku: this.sku_,
       qty: line.qty,
       batchref: batch.reference,
       version,
@@ -196,9 +262,20 @@ export class Product {
   }
 
   private deallocate(allocation: AllocationState, reason: DeallocationReason): AllocationEvent {
-    this.s.allocations = this.s.allocations.filter((a) => a !== allocation);
     const { orderId, qty, batchref } = allocation;
-    return { type: "line_deallocated", orderId, sku: this.sku, qty, batchref, reason, version: this.bump() };
+    this.allocations.delete(orderId);
+    this.allocationRows.remove(orderId);
+    const batch = this.batch(batchref);
+    if (batch) {
+      batch.allocated -= qty;
+      this.batchRows.put(batchref, batch);
+    }
+    return { type: "line_deallocated", orderId, sku: this.sku_, qty, batchref, reason, version: this.bump() };
+  }
+
+  private dropBackorder(orderId: string): void {
+    this.waiting.delete(orderId);
+    this.backorderRows.remove(orderId);
   }
 
   /**
@@ -206,26 +283,13 @@ export class Product {
    * ones behind it (a huge line must not starve the rest), and keeps its place in the queue.
    */
   private serveBackorders(): AllocationEvent[] {
+    if (!this.queueComplete) throw new IncompleteProduct(this.sku_, "its backorder queue");
     const events: AllocationEvent[] = [];
-    for (const waiting of [...this.s.backorders].sort((a, b) => a.since - b.since)) {
-      const batch = this.chooseBatch(waiting.qty);
+    for (const line of [...this.waiting.values()].sort(bySince)) {
+      const batch = this.chooseBatch(line.qty);
       if (!batch) continue;
-      this.s.backorders = this.s.backorders.filter((b) => b !== waiting);
-      const version = this.bump();
-      this.s.allocations.push({
-        orderId: waiting.orderId,
-        batchref: batch.reference,
-        qty: waiting.qty,
-        allocatedAt: version,
-      });
-      events.push({
-        type: "line_allocated",
-        orderId: waiting.orderId,
-        sku: this.sku,
-        qty: waiting.qty,
-        batchref: batch.reference,
-        version,
-      });
+      this.dropBackorder(line.orderId);
+      events.push(this.allocateTo(batch, line, this.bump()));
     }
     return events;
   }

@@ -1,7 +1,10 @@
 /**
- * The Product aggregate as plain data: what the repository loads and saves.
- * Every "…At"/"since" number is the product version at which that thing happened,
- * which gives a total order per product without reading a clock.
+ * The Product aggregate as plain data: what the repository loads and what the aggregate
+ * starts from. Every "…At"/"since" number is the product version at which that thing
+ * happened, which gives a total order per product without reading a clock.
+ *
+ * A product's history (every line ever allocated) is not part of it: a change is decided
+ * on the batches with their allocated totals plus only the lines it needs (see ProductState).
  */
 export interface BatchState {
   readonly reference: string;
@@ -9,6 +12,8 @@ export interface BatchState {
   /** `YYYY-MM-DD` of an incoming shipment; null for stock on hand. */
   eta: string | null;
   readonly registeredAt: number;
+  /** The sum of the quantities of the lines allocated to it now. */
+  allocated: number;
 }
 
 export interface AllocationState {
@@ -27,9 +32,17 @@ export interface BackorderState {
 export interface ProductState {
   readonly sku: string;
   version: number;
+  /** Every batch of the SKU. */
   batches: BatchState[];
+  /**
+   * The allocated lines this state was given: the lines a change reads (the order's own,
+   * the newest of a shrinking batch), not necessarily every line of the product.
+   */
   allocations: AllocationState[];
+  /** The waiting lines this state was given; every one of them when `queueComplete`. */
   backorders: BackorderState[];
+  /** Whether `backorders` is the whole queue, which serving backorders needs. */
+  queueComplete: boolean;
 }
 
 /** A deep copy, so a saved snapshot cannot be changed through the live aggregate. */
@@ -40,5 +53,6 @@ export function cloneState(s: ProductState): ProductState {
     batches: s.batches.map((b) => ({ ...b })),
     allocations: s.allocations.map((a) => ({ ...a })),
     backorders: s.backorders.map((b) => ({ ...b })),
+    queueComplete: s.queueComplete,
   };
 }

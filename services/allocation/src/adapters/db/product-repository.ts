@@ -1,186 +1,96 @@
 import type { DbOrTx as Db } from "@stockflow/messaging";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { ConcurrencyConflict } from "../../app/concurrency-conflict.js";
-import type { ProductRepository } from "../../app/ports.js";
+import type { ProductNeeds, ProductRepository } from "../../app/ports.js";
 import { Product } from "../../domain/product.js";
 import type { ProductState } from "../../domain/state.js";
-import { allocations, backorders, batches, products } from "./tables.js";
+import { loadProducts, rowsOf } from "./product-queries.js";
+import { saveStatement } from "./product-writes.js";
 
-/** Reads a product's whole state; undefined when its row does not exist. */
-export async function loadProductState(db: Db, sku: string): Promise<ProductState | undefined> {
-  const [row] = await db.select().from(products).where(eq(products.sku, sku));
-  if (!row) return undefined;
-  const [b, a, w] = await Promise.all([
-    db.select().from(batches).where(eq(batches.sku, sku)).orderBy(asc(batches.registeredVersion)),
-    db.select().from(allocations).where(eq(allocations.sku, sku)).orderBy(asc(allocations.allocatedVersion)),
-    db.select().from(backorders).where(eq(backorders.sku, sku)).orderBy(asc(backorders.sinceVersion)),
-  ]);
-  return {
-    sku,
-    version: row.version,
-    batches: b.map((x) => ({
-      reference: x.reference,
-      qty: x.qty,
-      eta: x.eta,
-      registeredAt: x.registeredVersion,
-    })),
-    allocations: a.map((x) => ({
-      orderId: x.orderId,
-      batchref: x.batchRef,
-      qty: x.qty,
-      allocatedAt: x.allocatedVersion,
-    })),
-    backorders: w.map((x) => ({ orderId: x.orderId, qty: x.qty, since: x.sinceVersion })),
-  };
+/** Reads the products of these SKUs with what `needs` asks for (one statement); unknown SKUs are absent. */
+export async function loadProductStates(
+  db: Db,
+  skus: readonly string[],
+  needs: ProductNeeds = {},
+): Promise<ProductState[]> {
+  if (skus.length === 0) return [];
+  return loadProducts(db, sql`p.sku = any(${sql.param(skus)}::text[])`, needs);
+}
+
+/** Reads one product with what `needs` asks for; undefined when its row does not exist. */
+export async function loadProductState(
+  db: Db,
+  sku: string,
+  needs: ProductNeeds = {},
+): Promise<ProductState | undefined> {
+  return (await loadProductStates(db, [sku], needs))[0];
 }
 
 interface Tracked {
   readonly product: Product;
-  /** What the database held when loaded; undefined for a product this unit creates. */
-  readonly loaded: ProductState | undefined;
+  /** Whether its row exists (a product this unit creates is inserted, not updated). */
+  readonly stored: boolean;
 }
 
 /**
- * Loads products in a transaction and writes back the ones that changed. The product row
- * is written first with `version = <loaded>` in its condition, so a concurrent writer
- * either waits for this one's commit and then finds 0 rows (ConcurrencyConflict), or
- * this one does. Children are written as a difference from what was loaded.
+ * Loads products in a transaction with only the rows a change needs, and writes back the
+ * changes each product collected: one statement per product, whose first step moves the
+ * product row from the loaded version to the new one. A concurrent writer either waits for
+ * this one's commit and then finds 0 rows (ConcurrencyConflict), or this one does; nothing
+ * else of that statement is written when the version moved.
  */
 export class DrizzleProductRepository implements ProductRepository {
   private readonly tracked = new Map<string, Tracked>();
 
   constructor(private readonly db: Db) {}
 
-  async get(sku: string): Promise<Product | undefined> {
+  async get(sku: string, needs: ProductNeeds = {}): Promise<Product | undefined> {
     const known = this.tracked.get(sku);
     if (known) return known.product;
-    const loaded = await loadProductState(this.db, sku);
-    if (!loaded) return undefined;
-    const product = Product.restore(loaded);
-    this.tracked.set(sku, { product, loaded });
-    return product;
+    const [state] = await loadProductStates(this.db, [sku], needs);
+    return state ? this.track(state) : undefined;
   }
 
-  async getOrCreate(sku: string): Promise<Product> {
-    const existing = await this.get(sku);
-    if (existing) return existing;
-    const product = Product.create(sku);
-    this.tracked.set(sku, { product, loaded: undefined });
-    return product;
+  async getOrCreate(skus: readonly string[], needs: ProductNeeds = {}): Promise<Product[]> {
+    const missing = [...new Set(skus.filter((sku) => !this.tracked.has(sku)))];
+    for (const state of await loadProductStates(this.db, missing, needs)) this.track(state);
+    return skus.map((sku) => {
+      const known = this.tracked.get(sku);
+      if (known) return known.product;
+      const product = Product.create(sku);
+      this.tracked.set(sku, { product, stored: false });
+      return product;
+    });
   }
 
-  async withOrder(orderId: string): Promise<Product[]> {
-    const [a, w] = await Promise.all([
-      this.db.select({ sku: allocations.sku }).from(allocations).where(eq(allocations.orderId, orderId)),
-      this.db.select({ sku: backorders.sku }).from(backorders).where(eq(backorders.orderId, orderId)),
-    ]);
-    const skus = [...new Set([...a, ...w].map((r) => r.sku))].sort();
-    const found: Product[] = [];
-    for (const sku of skus) {
-      const product = await this.get(sku);
-      if (product) found.push(product);
-    }
-    return found;
+  async withOrder(orderId: string, needs: Omit<ProductNeeds, "orderIds"> = {}): Promise<Product[]> {
+    const states = await loadProducts(
+      this.db,
+      sql`p.sku in (select sku from allocations where order_id = ${orderId}
+                    union select sku from backorders where order_id = ${orderId})`,
+      { ...needs, orderIds: [orderId] },
+    );
+    return states
+      .map((state) => this.tracked.get(state.sku)?.product ?? this.track(state))
+      .sort((x, y) => (x.sku < y.sku ? -1 : 1));
   }
 
   /** Writes every changed product, in SKU order so that two multi-SKU writers cannot deadlock. */
   async saveChanges(now: Date): Promise<void> {
     const changed = [...this.tracked.values()]
-      .filter((t) => t.product.version !== (t.loaded?.version ?? 0))
-      .sort((x, y) => (x.product.sku < y.product.sku ? -1 : 1));
-    for (const t of changed) await this.save(t, now);
-  }
-
-  private async save({ product, loaded }: Tracked, now: Date): Promise<void> {
-    const { sku } = product;
-    const expected = loaded?.version ?? 0;
-    const written = loaded
-      ? await this.db
-          .update(products)
-          .set({ version: product.version, updatedAt: now })
-          .where(and(eq(products.sku, sku), eq(products.version, expected)))
-          .returning({ sku: products.sku })
-      : await this.db
-          .insert(products)
-          .values({ sku, version: product.version, updatedAt: now })
-          .onConflictDoNothing()
-          .returning({ sku: products.sku });
-    if (written.length === 0) throw new ConcurrencyConflict(sku, expected);
-    await this.writeChildren(product.snapshot(), loaded);
-  }
-
-  private async writeChildren(now: ProductState, before: ProductState | undefined): Promise<void> {
-    const { sku } = now;
-    const b = diff(before?.batches ?? [], now.batches, (x) => x.reference);
-    if (b.removed.length) {
-      await this.db.delete(batches).where(
-        inArray(
-          batches.reference,
-          b.removed.map((x) => x.reference),
-        ),
-      );
-    }
-    for (const x of b.changed) {
-      await this.db.update(batches).set({ qty: x.qty, eta: x.eta }).where(eq(batches.reference, x.reference));
-    }
-    if (b.added.length) {
-      await this.db.insert(batches).values(
-        b.added.map((x) => ({
-          reference: x.reference,
-          sku,
-          qty: x.qty,
-          eta: x.eta,
-          registeredVersion: x.registeredAt,
-        })),
-      );
-    }
-
-    // Allocation and backorder rows never change in place (a moved line is another row),
-    // so their whole content is their identity: a difference is a delete plus an insert.
-    const a = diff(before?.allocations ?? [], now.allocations, (x) => JSON.stringify(x));
-    const dropped = a.removed.map((x) => x.orderId);
-    if (dropped.length) {
-      await this.db
-        .delete(allocations)
-        .where(and(eq(allocations.sku, sku), inArray(allocations.orderId, dropped)));
-    }
-    if (a.added.length) {
-      await this.db.insert(allocations).values(
-        a.added.map((x) => ({
-          orderId: x.orderId,
-          sku,
-          batchRef: x.batchref,
-          qty: x.qty,
-          allocatedVersion: x.allocatedAt,
-        })),
-      );
-    }
-
-    const w = diff(before?.backorders ?? [], now.backorders, (x) => JSON.stringify(x));
-    const served = w.removed.map((x) => x.orderId);
-    if (served.length) {
-      await this.db
-        .delete(backorders)
-        .where(and(eq(backorders.sku, sku), inArray(backorders.orderId, served)));
-    }
-    if (w.added.length) {
-      await this.db
-        .insert(backorders)
-        .values(w.added.map((x) => ({ orderId: x.orderId, sku, qty: x.qty, sinceVersion: x.since })));
+      .map(({ product, stored }) => ({ changes: product.changes(), stored }))
+      .filter(({ changes }) => changes.version !== changes.loadedVersion)
+      .sort((x, y) => (x.changes.sku < y.changes.sku ? -1 : 1));
+    for (const { changes, stored } of changed) {
+      const statement: SQL = saveStatement(changes, stored, now);
+      const [row] = await rowsOf<{ written: number }>(this.db, statement);
+      if (!row || row.written === 0) throw new ConcurrencyConflict(changes.sku, changes.loadedVersion);
     }
   }
-}
 
-/** Items whose key disappeared, items whose key appeared, and items under a kept key whose fields differ. */
-function diff<T extends object>(before: readonly T[], after: readonly T[], key: (x: T) => string) {
-  const old = new Map(before.map((x) => [key(x), x]));
-  const current = new Set(after.map(key));
-  return {
-    removed: before.filter((x) => !current.has(key(x))),
-    added: after.filter((x) => !old.has(key(x))),
-    changed: after.filter((x) => {
-      const o = old.get(key(x));
-      return o !== undefined && JSON.stringify(o) !== JSON.stringify(x);
-    }),
-  };
+  private track(state: ProductState): Product {
+    const product = Product.restore(state);
+    this.tracked.set(state.sku, { product, stored: true });
+    return product;
+  }
 }

@@ -1,4 +1,10 @@
-import { date, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { check, date, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+// Every hot query reads through an index, bounded by what the change needs rather than by
+// the product's history: a product by its SKU, an order's lines by (order_id, sku), a SKU's
+// batches by sku, its waiting queue by (sku, since_version), and the newest lines of a
+// shrinking batch by (batch_ref, allocated_version).
 
 /** One row per SKU: the aggregate root, whose version guards every write to its children. */
 export const products = pgTable("products", {
@@ -18,8 +24,17 @@ export const batches = pgTable(
     eta: date("eta", { mode: "string" }),
     /** Product version at registration: the tie-breaker between equally preferred batches. */
     registeredVersion: integer("registered_version").notNull(),
+    /**
+     * The sum of the qty of its allocations, kept in the same transaction as they change, so
+     * that deciding never sums a product's allocations.
+     */
+    allocated: integer("allocated").notNull().default(0),
   },
-  (t) => [index("batches_sku_idx").on(t.sku)],
+  (t) => [
+    index("batches_sku_idx").on(t.sku),
+    // Stock is never over-allocated, whatever the code above the database does.
+    check("batches_allocated_within_qty", sql`${t.allocated} >= 0 and ${t.allocated} <= ${t.qty}`),
+  ],
 );
 
 export const allocations = pgTable(
@@ -34,7 +49,10 @@ export const allocations = pgTable(
     /** Product version at allocation: newest lines leave a shrinking batch first. */
     allocatedVersion: integer("allocated_version").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.sku] }), index("allocations_sku_idx").on(t.sku)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.sku] }),
+    index("allocations_batch_newest_idx").on(t.batchRef, t.allocatedVersion),
+  ],
 );
 
 export const backorders = pgTable(
@@ -48,5 +66,8 @@ export const backorders = pgTable(
     /** Product version when the line started waiting: backorders are served in this order. */
     sinceVersion: integer("since_version").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.sku] }), index("backorders_sku_idx").on(t.sku)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.sku] }),
+    index("backorders_queue_idx").on(t.sku, t.sinceVersion),
+  ],
 );

@@ -7,6 +7,7 @@ import { allocations } from "./tables.js";
 
 export function createViews(db: DbOrTx): AllocationViews {
   return {
+    // By the (order_id, sku) primary key.
     allocationsOf: (orderId) =>
       db
         .select({ sku: allocations.sku, batchref: allocations.batchRef, qty: allocations.qty })
@@ -15,11 +16,9 @@ export function createViews(db: DbOrTx): AllocationViews {
         .orderBy(asc(allocations.sku)),
 
     async product(sku) {
-      // One snapshot for the product row and its children, so the figures add up.
-      const state = await db.transaction((tx) => loadProductState(tx, sku), {
-        isolationLevel: "repeatable read",
-        accessMode: "read only",
-      });
+      // One statement (one snapshot, so the figures add up): the batches with their totals
+      // and the waiting queue; no allocation row is read.
+      const state = await loadProductState(db, sku, { queue: true });
       if (!state) return undefined;
       const product = Product.restore(state);
       return {
