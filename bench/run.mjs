@@ -445,9 +445,15 @@ async function main() {
     };
     const [someOrder] = await orderingSql`select order_id from orders order by created_at desc limit 1`;
     result.plans = {
-      allocationLoadAllocations: await explain(
+      // What allocation reads for a placed order: the order's own line, and the SKU's queue.
+      allocationOrderLine: await explain(
         allocationSql,
-        "select * from allocations where sku = $1 order by allocated_version",
+        "select * from allocations where order_id = any($1) and sku = $2",
+        [[someOrder?.order_id ?? ""], SKUS[0]],
+      ),
+      allocationBackorderQueue: await explain(
+        allocationSql,
+        "select * from backorders where sku = $1 order by since_version",
         [SKUS[0]],
       ),
       allocationLoadBatches: await explain(
