@@ -35,6 +35,11 @@ export interface StackOptions {
   natsArgs?: string[];
   /** How long a service may take to answer 200 on /readyz (default 60 s: 2 shared cores). */
   readyTimeoutMs?: number;
+  /**
+   * Where the services' databases are created (default: testkit's shared server), e.g. a
+   * private PostgreSQL from `startPostgresServer` that a fault test stops and starts.
+   */
+  adminDatabaseUrl?: string;
 }
 
 export interface Stack {
@@ -104,7 +109,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const databases = {} as Record<ServiceName, TestDatabase>;
     for (const name of serviceNames) {
-      const db = await createTestDatabase(`${label}_${name}`);
+      const db = await createTestDatabase(`${label}_${name}`, options.adminDatabaseUrl);
       databases[name] = db;
       cleanups.push(() => db.drop());
     }

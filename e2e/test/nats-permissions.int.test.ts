@@ -10,14 +10,6 @@ import {
   type ServiceName,
   type StreamName,
 } from "@stockflow/contracts";
-import {
-  createTestDatabase,
-  type PrivateNatsServer,
-  startNatsServer,
-  type TestDatabase,
-  waitFor,
-} from "@stockflow/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // e2e/package.json does not list @stockflow/messaging nor drizzle-orm: reach the package's
 // source and its own test helper (outbox/inbox DDL + drizzle) by path.
 import {
@@ -31,6 +23,14 @@ import {
   type Logger,
   type OutboxRelay,
 } from "@stockflow/messaging";
+import {
+  createTestDatabase,
+  type PrivateNatsServer,
+  startNatsServer,
+  type TestDatabase,
+  waitFor,
+} from "@stockflow/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDb } from "../../packages/messaging/test/support.js";
 
 const CONFIG = fileURLToPath(new URL("../../deploy/nats/nats.conf", import.meta.url));

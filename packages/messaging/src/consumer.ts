@@ -24,6 +24,7 @@ import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
 import type { Database, Logger, Tx } from "./types.js";
+import { isDatabaseUnavailable } from "./unavailable.js";
 
 export interface MessageMeta {
   /** `ce-id` (or `Nats-Msg-Id`, or stream:sequence): the inbox key. */
@@ -201,9 +202,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         span.setAttribute("error.type", e.name || "Error");
         metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: "failed" });
         const attempt = m.info.deliveryCount;
-        // A transient error (a conflict that outlived the in-process retries) says nothing
-        // about the message itself: it is redelivered for as long as it takes, never dead-lettered.
-        if (verdict.kind === "handle" && attempt >= maxAttempts && !isTransient(err)) {
+        // A transient error (a conflict that outlived the in-process retries) or a database
+        // outage says nothing about the message itself: it is redelivered for as long as it
+        // takes, never dead-lettered.
+        if (
+          verdict.kind === "handle" &&
+          attempt >= maxAttempts &&
+          !isTransient(err) &&
+          !isDatabaseUnavailable(err)
+        ) {
           try {
             await sendToDlq(m, "max_deliveries", e.message);
             m.ack();

@@ -15,9 +15,9 @@ describe("the postgres-js closed-socket guard", () => {
   });
 
   it("leaves every other error alone", () => {
-    expect(isPostgresJsClosedSocketWrite(new TypeError("Cannot read properties of null (reading 'write')"))).toBe(
-      false,
-    );
+    expect(
+      isPostgresJsClosedSocketWrite(new TypeError("Cannot read properties of null (reading 'write')")),
+    ).toBe(false);
     const elsewhere = crash();
     elsewhere.stack = elsewhere.stack?.replace("postgres/src/connection.js", "my-app/src/db.js");
     expect(isPostgresJsClosedSocketWrite(elsewhere)).toBe(false);
