@@ -30,10 +30,13 @@ function run<E>(handler: (uow: UnitOfWork, event: E) => Promise<void>, event: E)
 async function published() {
   const rows = await database.db.select().from(outbox).where(gt(outbox.id, seen)).orderBy(asc(outbox.id));
   seen = rows.at(-1)?.id ?? seen;
-  return rows.map((r) => ({ subject: r.subject, ...(r.payload as Record<string, unknown>) }) as {
-    subject: string;
-    [field: string]: unknown;
-  });
+  return rows.map(
+    (r) =>
+      ({ subject: r.subject, ...(r.payload as Record<string, unknown>) }) as {
+        subject: string;
+        [field: string]: unknown;
+      },
+  );
 }
 
 const placed = (orderId: string, lines: Array<{ sku: string; qty: number }>) => ({

@@ -44,7 +44,13 @@ export async function streamMessages(nc: NatsConnection, stream: string): Promis
   if (state.messages === 0) return out;
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-    if (m) out.push({ subject: m.subject, seq: m.seq, headers: m.header, payload: m.json<Record<string, unknown>>() });
+    if (m)
+      out.push({
+        subject: m.subject,
+        seq: m.seq,
+        headers: m.header,
+        payload: m.json<Record<string, unknown>>(),
+      });
   }
   return out;
 }
