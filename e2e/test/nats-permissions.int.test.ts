@@ -23,6 +23,7 @@ import {
   type Logger,
   type OutboxRelay,
 } from "@stockflow/messaging";
+import { createMessagingTables } from "@stockflow/messaging/testing";
 import {
   createTestDatabase,
   type PrivateNatsServer,
@@ -30,8 +31,15 @@ import {
   type TestDatabase,
   waitFor,
 } from "@stockflow/testkit";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestDb } from "../../packages/messaging/test/support.js";
+
+async function openTestDb(url: string) {
+  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  await createMessagingTables(sql);
+  return { sql, db: drizzle(sql) };
+}
 
 const CONFIG = fileURLToPath(new URL("../../deploy/nats/nats.conf", import.meta.url));
 

@@ -4,6 +4,7 @@ import type { ProductChanges } from "../src/domain/changes.js";
 import { IncompleteProduct } from "../src/domain/errors.js";
 import { Product } from "../src/domain/product.js";
 import type { AllocationState, BackorderState, BatchState, ProductState } from "../src/domain/state.js";
+import { productCommand as command } from "./product-commands.js";
 
 interface Needs {
   orderIds?: string[];
@@ -181,31 +182,6 @@ describe("the changes a product collects", () => {
 });
 
 describe("whatever happens, loading only what each change needs", () => {
-  const command = fc.oneof(
-    fc.record({
-      kind: fc.constant("allocate" as const),
-      order: fc.integer({ min: 1, max: 8 }),
-      qty: fc.integer({ min: 1, max: 12 }),
-    }),
-    fc.record({ kind: fc.constant("cancel" as const), order: fc.integer({ min: 1, max: 8 }) }),
-    fc.record({
-      kind: fc.constant("register" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      qty: fc.integer({ min: 1, max: 20 }),
-      eta: fc.constantFrom(null, "2030-01-01", "2030-02-01"),
-    }),
-    fc.record({
-      kind: fc.constant("change" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      qty: fc.integer({ min: 0, max: 20 }),
-    }),
-    fc.record({
-      kind: fc.constant("delay" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      eta: fc.constantFrom("2030-01-15", "2030-03-01"),
-    }),
-  );
-
   it("decides exactly as a product held whole in memory, and its stored totals stay true", () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), (commands) => {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Product } from "../src/domain/product.js";
+import { productCommand as command } from "./product-commands.js";
 
 const TODAY = null;
 const TOMORROW = "2030-01-02";
@@ -306,31 +307,6 @@ describe("shrinking a batch", () => {
 });
 
 describe("whatever happens", () => {
-  const command = fc.oneof(
-    fc.record({
-      kind: fc.constant("allocate" as const),
-      order: fc.integer({ min: 1, max: 8 }),
-      qty: fc.integer({ min: 1, max: 12 }),
-    }),
-    fc.record({ kind: fc.constant("cancel" as const), order: fc.integer({ min: 1, max: 8 }) }),
-    fc.record({
-      kind: fc.constant("register" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      qty: fc.integer({ min: 1, max: 20 }),
-      eta: fc.constantFrom(null, "2030-01-01", "2030-02-01"),
-    }),
-    fc.record({
-      kind: fc.constant("change" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      qty: fc.integer({ min: 0, max: 20 }),
-    }),
-    fc.record({
-      kind: fc.constant("delay" as const),
-      ref: fc.integer({ min: 1, max: 4 }),
-      eta: fc.constantFrom("2030-01-15", "2030-03-01"),
-    }),
-  );
-
   it("never allocates more than a batch holds, nor one line twice, and versions only grow", () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), (commands) => {

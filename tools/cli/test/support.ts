@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { headers, type MsgHdrs } from "@nats-io/nats-core";
+import { createMessagingTables } from "@stockflow/messaging/testing";
 import { drizzle } from "drizzle-orm/postgres-js";
 import pino from "pino";
 import postgres from "postgres";
@@ -13,31 +14,10 @@ export function captureOutput() {
   return { output, out, err, text: () => out.join("\n"), errText: () => err.join("\n") };
 }
 
-// The tables as a service's migration creates them from @stockflow/messaging's drizzle schema.
-const DDL = `
-create table outbox (
-  id bigserial primary key,
-  event_id uuid not null unique,
-  subject text not null,
-  payload jsonb not null,
-  headers jsonb not null,
-  created_at timestamptz not null default now(),
-  published_at timestamptz
-);
-create index outbox_pending_idx on outbox (id) where published_at is null;
-create table inbox (
-  consumer text not null,
-  message_id text not null,
-  subject text not null,
-  processed_at timestamptz not null default now(),
-  primary key (consumer, message_id)
-);
-create table effects (id serial primary key, note text not null);
-`;
-
 export async function openTestDb(url: string) {
   const sql = postgres(url, { max: 4, onnotice: () => {} });
-  await sql.unsafe(DDL);
+  await createMessagingTables(sql);
+  await sql`create table effects (id serial primary key, note text not null)`;
   return { sql, db: drizzle(sql) };
 }
 
