@@ -11,3 +11,4 @@ export type { OutboxRelay, OutboxRelayOptions } from "./relay.js";
 export { createOutboxRelay } from "./relay.js";
 export { inbox, outbox } from "./schema.js";
 export type { Database, DbOrTx, Logger, Tx } from "./types.js";
+export { isDatabaseUnavailable } from "./unavailable.js";

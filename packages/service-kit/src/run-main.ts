@@ -1,6 +1,5 @@
 import { createLogger, type Logger, startTelemetry } from "@stockflow/telemetry";
 import type { BaseConfig } from "./config.js";
-import { surviveClosedSocketWrites } from "./postgres-js-guard.js";
 import { type RunServiceOptions, runService } from "./run-service.js";
 
 /** What a service's composition root hands back: its HTTP app and what runs beside it. */
@@ -35,7 +34,6 @@ export async function runMain<C extends BaseConfig>({ service, loadConfig, boots
     process.exit(1);
   }
   const logger = createLogger({ service, level: config.logLevel });
-  surviveClosedSocketWrites(logger);
   try {
     const instance = await bootstrap(config, logger);
     await runService({

@@ -3,7 +3,8 @@ import { Writable } from "node:stream";
 import { Type } from "@fastify/type-provider-typebox";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { createLogger } from "@stockflow/telemetry";
-import { collectSpans } from "@stockflow/testkit";
+import { collectSpans, freePort } from "@stockflow/testkit";
+import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildHttpApp, type HttpApp, HttpError } from "../src/index.js";
 
@@ -20,6 +21,8 @@ const logger = createLogger({
 });
 
 let app: HttpApp;
+/** A client of a database that is not there: nothing listens on its port. */
+let absentDatabase: Sql;
 let activeInHandler: { traceId: string; spanId: string } | undefined;
 
 beforeAll(async () => {
@@ -54,6 +57,11 @@ beforeAll(async () => {
   app.get("/teapot", async () => {
     throw new HttpError(409, "order_already_cancelled", "order o-1 is already cancelled");
   });
+  absentDatabase = postgres(`postgres://postgres@127.0.0.1:${await freePort()}/gone`, {
+    max: 1,
+    connect_timeout: 2,
+  });
+  app.get("/stock", async () => absentDatabase`select 1`);
   app.get("/boom", async () => {
     throw new Error("connection string postgres://secret@db leaked");
   });
@@ -61,6 +69,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await absentDatabase.end({ timeout: 1 });
   await app.close();
   await spans.shutdown();
 });
@@ -186,6 +195,14 @@ describe("request bodies and errors", () => {
       error: "order_already_cancelled",
       message: "order o-1 is already cancelled",
     });
+  });
+
+  it("answers 503 service_unavailable with Retry-After while the database is unreachable", async () => {
+    const res = await app.inject({ method: "GET", url: "/stock" });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("1");
+    expect(res.json()).toEqual({ error: "service_unavailable", message: expect.any(String) });
+    expect(res.body).not.toContain("127.0.0.1");
   });
 
   it("answers an unexpected error with a bare 500 and logs the real one", async () => {

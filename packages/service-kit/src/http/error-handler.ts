@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import { isDatabaseUnavailable } from "@stockflow/messaging";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HttpError } from "../http-error.js";
 
@@ -103,6 +104,15 @@ export function toErrorReply(err: unknown): ErrorReply {
       internal: false,
     };
   }
+  // The request was fine and nothing was written: the client may send it again shortly
+  // (with its Idempotency-Key), which a 500 would not tell it.
+  if (isDatabaseUnavailable(err)) {
+    return {
+      status: 503,
+      body: { error: "service_unavailable", message: "the database is unavailable; retry shortly" },
+      internal: false,
+    };
+  }
   return { status: 500, body: { error: "internal_error", message: "internal error" }, internal: true };
 }
 
@@ -111,7 +121,9 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const { status, body, internal } = toErrorReply(err);
     if (internal) request.log.error({ err }, "request failed");
+    else if (status === 503) request.log.warn({ err, status, error: body.error }, body.message);
     else request.log.info({ status, error: body.error }, body.message);
+    if (status === 503) void reply.header("retry-after", "1");
     return reply.code(status).type("application/json").send(body);
   });
   app.setNotFoundHandler((request, reply) => {
