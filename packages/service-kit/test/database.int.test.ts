@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@stockflow/telemetry";
-import { adminDatabaseUrl, withDatabase } from "@stockflow/testkit";
+import { resolveAdminDatabaseUrl, withDatabase } from "@stockflow/testkit";
 import { sql as dsql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,8 @@ import { type Database, openDatabase } from "../src/index.js";
 
 const logger = createLogger({ service: "database-test", level: "silent" });
 const name = `sf_service_kit_open_${Math.random().toString(16).slice(2, 10)}`;
-const url = withDatabase(adminDatabaseUrl(), name);
+let adminUrl: string;
+let url: string;
 let folder: string;
 const opened: Database[] = [];
 
@@ -31,13 +32,15 @@ async function writeMigrations(dir: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  adminUrl = await resolveAdminDatabaseUrl();
+  url = withDatabase(adminUrl, name);
   folder = await mkdtemp(join(tmpdir(), "sf-migrations-"));
   await writeMigrations(folder);
 });
 
 afterAll(async () => {
   await Promise.all(opened.map((d) => d.close()));
-  const admin = postgres(adminDatabaseUrl(), { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${name}" with (force)`);
   await admin.end();
   await rm(folder, { recursive: true, force: true });

@@ -1,5 +1,7 @@
+export { stopTestContainers } from "./containers.js";
 export type { TestDatabase } from "./database.js";
-export { adminDatabaseUrl, createTestDatabase, withDatabase } from "./database.js";
+export { adminDatabaseUrl, createTestDatabase, resolveAdminDatabaseUrl, withDatabase } from "./database.js";
+export { TestInfrastructureError } from "./errors.js";
 export { freePort, portAcceptsConnections } from "./free-port.js";
 export type { NatsServerOptions, PrivateNatsServer } from "./nats-server.js";
 export { startNatsServer } from "./nats-server.js";

@@ -3,6 +3,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { TestInfrastructureError } from "./errors.js";
 import { freePort } from "./free-port.js";
 
 const execFile = promisify(execFileCb);
@@ -19,8 +20,16 @@ export interface PrivatePostgresServer {
 
 async function bindir(): Promise<string> {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
-  const { stdout } = await execFile("pg_config", ["--bindir"]);
-  return stdout.trim();
+  try {
+    const { stdout } = await execFile("pg_config", ["--bindir"]);
+    return stdout.trim();
+  } catch (err) {
+    throw new TestInfrastructureError(
+      "startPostgresServer needs PostgreSQL's own binaries (initdb, pg_ctl): put pg_config on the " +
+        "PATH or set PG_BINDIR. It has no container path.",
+      { cause: err },
+    );
+  }
 }
 
 /**

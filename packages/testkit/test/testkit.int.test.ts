@@ -1,6 +1,12 @@
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTestDatabase, portAcceptsConnections, startNatsServer, waitFor } from "../src/index.js";
+import {
+  adminDatabaseUrl,
+  createTestDatabase,
+  portAcceptsConnections,
+  startNatsServer,
+  waitFor,
+} from "../src/index.js";
 
 describe("testkit", () => {
   it("creates a database that can be used and dropped", async () => {
@@ -10,7 +16,7 @@ describe("testkit", () => {
     expect(row?.name).toBe(db.name);
     await sql.end();
     await db.drop();
-    const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1 });
+    const admin = postgres(adminDatabaseUrl(), { max: 1 });
     const left = await admin`select 1 from pg_database where datname = ${db.name}`;
     await admin.end();
     expect(left.length).toBe(0);
