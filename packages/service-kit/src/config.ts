@@ -23,7 +23,24 @@ export interface BaseConfig {
   /** Path of a NATS credentials file (NATS_CREDS). */
   natsCreds?: string;
   logLevel: string;
+  /** How the service's durable consumers redeliver (CONSUMER_* variables). */
+  consumer: ConsumerSettings;
 }
+
+export interface ConsumerSettings {
+  /** CONSUMER_ACK_WAIT_MS: how long a delivered, unacknowledged message waits before redelivery. */
+  ackWaitMs: number;
+  /** CONSUMER_RETRY_DELAYS_MS: delays before the 1st, 2nd, ... redelivery of a failed message. */
+  retryDelaysMs: number[];
+  /** CONSUMER_MAX_ATTEMPTS: deliveries before a failing message goes to the DLQ. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_CONSUMER_SETTINGS: Readonly<ConsumerSettings> = {
+  ackWaitMs: 30_000,
+  retryDelaysMs: [500, 2000, 5000, 10_000],
+  maxAttempts: 5,
+};
 
 /** Default HTTP ports of the three services (system.md, "Running a service"). */
 export const DEFAULT_PORTS: Readonly<Record<string, number>> = {
@@ -57,6 +74,17 @@ export function intFromEnv(
   if (value < min || value > max)
     throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** Comma-separated non-negative integers, e.g. "500,2000,5000". */
+function intListFromEnv(env: Env, name: string, fallback: readonly number[], max: number): number[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [...fallback];
+  const parts = raw.split(",").map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) > max)) {
+    throw new ConfigError(name, `must be comma-separated integers between 0 and ${max}, got "${raw}"`);
+  }
+  return parts.map(Number);
 }
 
 /**
@@ -100,6 +128,23 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
 
+  const consumer: ConsumerSettings = {
+    ackWaitMs: intFromEnv(env, "CONSUMER_ACK_WAIT_MS", DEFAULT_CONSUMER_SETTINGS.ackWaitMs, {
+      min: 1000,
+      max: 3_600_000,
+    }),
+    retryDelaysMs: intListFromEnv(
+      env,
+      "CONSUMER_RETRY_DELAYS_MS",
+      DEFAULT_CONSUMER_SETTINGS.retryDelaysMs,
+      3_600_000,
+    ),
+    maxAttempts: intFromEnv(env, "CONSUMER_MAX_ATTEMPTS", DEFAULT_CONSUMER_SETTINGS.maxAttempts, {
+      min: 1,
+      max: 1000,
+    }),
+  };
+
   return {
     service,
     port,
@@ -110,5 +155,6 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     ...(natsPassword !== undefined ? { natsPassword } : {}),
     ...(natsCreds !== undefined ? { natsCreds } : {}),
     logLevel,
+    consumer,
   };
 }

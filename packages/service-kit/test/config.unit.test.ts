@@ -10,6 +10,7 @@ describe("readBaseConfig", () => {
       databaseUrl: "postgres://postgres@127.0.0.1:5432/allocation",
       natsServers: ["nats://127.0.0.1:4222"],
       logLevel: "info",
+      consumer: { ackWaitMs: 30_000, retryDelaysMs: [500, 2000, 5000, 10_000], maxAttempts: 5 },
     });
     expect(readBaseConfig("ordering", {}).port).toBe(3001);
     expect(readBaseConfig("warehouse", {}).port).toBe(3003);
@@ -25,6 +26,9 @@ describe("readBaseConfig", () => {
       NATS_PASSWORD: "secret",
       NATS_CREDS: "/run/ordering.creds",
       LOG_LEVEL: "debug",
+      CONSUMER_ACK_WAIT_MS: "5000",
+      CONSUMER_RETRY_DELAYS_MS: "100, 250,1000",
+      CONSUMER_MAX_ATTEMPTS: "3",
     });
     expect(config).toEqual({
       service: "ordering",
@@ -36,6 +40,7 @@ describe("readBaseConfig", () => {
       natsPassword: "secret",
       natsCreds: "/run/ordering.creds",
       logLevel: "debug",
+      consumer: { ackWaitMs: 5000, retryDelaysMs: [100, 250, 1000], maxAttempts: 3 },
     });
   });
 
@@ -55,6 +60,10 @@ describe("readBaseConfig", () => {
     ["NATS_URL", { NATS_URL: " , " }],
     ["NATS_PASSWORD", { NATS_USER: "ordering" }],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }],
+    ["CONSUMER_ACK_WAIT_MS", { CONSUMER_ACK_WAIT_MS: "10" }],
+    ["CONSUMER_RETRY_DELAYS_MS", { CONSUMER_RETRY_DELAYS_MS: "100,soon" }],
+    ["CONSUMER_RETRY_DELAYS_MS", { CONSUMER_RETRY_DELAYS_MS: "-5" }],
+    ["CONSUMER_MAX_ATTEMPTS", { CONSUMER_MAX_ATTEMPTS: "0" }],
   ])("refuses a bad %s with a ConfigError naming it", (variable, env) => {
     let error: unknown;
     try {
