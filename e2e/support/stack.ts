@@ -129,6 +129,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WAREHOUSE_STAFF_TOKEN: staffToken,
       LOG_LEVEL: "warn",
       RATE_LIMIT_PER_MINUTE: "0",
+      // Redelivery on a test's time scale (production: 30 s and 0.5, 2, 5, 10 s): a lost ack
+      // comes back after 10 s and a failing message reaches the DLQ in under 2 s, so the
+      // fault scenarios wait on the mechanism for seconds, not minutes.
+      CONSUMER_ACK_WAIT_MS: "10000",
+      CONSUMER_RETRY_DELAYS_MS: "100,250,500,1000",
       ...(otlp
         ? {
             OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,

@@ -12,8 +12,8 @@ import { type ServiceName, type Stack, serviceNames, startStack } from "../../su
 // reconnects by itself and every accepted order and every in-flight event takes effect once.
 
 const SKUS = ["DD-SOFA", "DD-LAMP", "DD-DESK", "DD-RUG"];
-/** Longer than the consumer's retry delays added up (0.5 + 2 + 5 + 10 s). */
-const OUTAGE_MS = 20_000;
+/** Several times the consumers' retry delays added up (the stack's 0.1 + 0.25 + 0.5 + 1 s). */
+const OUTAGE_MS = 8_000;
 /** Orders the flow must have had accepted before the outage, and in all. */
 const BEFORE = 100;
 const TOTAL = 220;

@@ -8,7 +8,7 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, nanos } from "@nats-io/nats-core";
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Context, context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import {
   type Contract,
   contractForSubject,
@@ -58,8 +58,13 @@ export interface ConsumerOptions {
   handlers: Handler[];
   /** Messages with the same key are handled one after another, in stream order. */
   keyOf?: (subject: string, event: unknown) => string;
-  /** Messages handled at once (default 1). */
+  /** Transactions (batches) running at once, on disjoint sets of keys (default 1). */
   concurrency?: number;
+  /**
+   * Most messages one transaction handles (default 64): the messages already received when
+   * a batch starts, never waiting for more. 1 gives one transaction per message.
+   */
+  batchSize?: number;
   /** Deliveries before a failing message goes to the DLQ (default 5). */
   maxAttempts?: number;
   /** Delay before redelivery after the n-th failure (nak delay); the last entry repeats. */
@@ -68,6 +73,9 @@ export interface ConsumerOptions {
   isTransient?: (err: unknown) => boolean;
   ackWaitMs?: number;
 }
+
+/** How a consumer redelivers: what operators tune per deployment (CONSUMER_* settings). */
+export type Redelivery = Pick<ConsumerOptions, "ackWaitMs" | "retryDelaysMs" | "maxAttempts">;
 
 export interface Consumer {
   start(): Promise<void>;
@@ -83,12 +91,44 @@ type Verdict =
   | { kind: "skip" }
   | { kind: "dead"; reason: DeadLetterReason; error: string };
 
+/** A message for a handler, waiting for a batch. */
+interface Queued {
+  m: JsMsg;
+  handler: Handler;
+  event: unknown;
+  key: string;
+}
+
+/** A message of a running batch, with its own span: its handler runs under that span. */
+interface InHand extends Queued {
+  meta: MessageMeta;
+  span: Span;
+  ctx: Context;
+  started: number;
+}
+
+type Attempt = { ok: true; applied: boolean[] } | { ok: false; err: unknown; culprit: number | undefined };
+
 const IMMEDIATE_RETRIES = 10;
+// How many messages of one batch may fail on their own (each is nak'ed and the others run
+// again as a batch) before the rest of the batch goes one message per transaction. Bounds
+// the re-runs a batch full of failing messages costs.
+const BLAMED_PER_BATCH = 2;
 const utf8 = new TextDecoder();
+
+/** SQLSTATE of an error or of one of its causes (drizzle wraps driver errors). */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.length === 5) return code;
+  }
+  return undefined;
+}
 
 export function createConsumer(options: ConsumerOptions): Consumer {
   const { service, durable, stream, nc, db, logger, handlers } = options;
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  const batchSize = Math.max(1, Math.min(1000, options.batchSize ?? 64));
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelays = options.retryDelaysMs ?? [500, 2000, 5000, 10_000];
   const isTransient = options.isTransient ?? (() => false);
@@ -96,13 +136,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const handledEvents = new Set(handlers.map((h) => `${h.contract.producer}.${h.contract.event}`));
   const metrics = consumerMetrics();
   const js = jetstream(nc);
+  // Received messages waiting for a batch: enough for a full batch besides the running ones.
+  const maxQueued = (concurrency + 1) * batchSize;
+  const maxMessages = Math.max(64, concurrency * 4, batchSize * 2);
 
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
   let running = false;
-  const inFlight = new Set<Promise<void>>();
-  const chains = new Map<string, Promise<void>>();
-  let freeSlot: (() => void) | undefined;
+  /** Running batches and dead letters / skips in progress. */
+  const tasks = new Set<Promise<void>>();
+  let queue: Queued[] = [];
+  /** Keys of the messages in running batches. */
+  const held = new Set<string>();
+  let batches = 0;
+  let pumpScheduled = false;
+  let wakeReader: (() => void) | undefined;
 
   function classify(m: JsMsg): Verdict {
     const handler = bySubject.get(m.subject);
@@ -131,26 +179,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     return m.headers?.get("ce-id") || m.headers?.get("Nats-Msg-Id") || `${m.info.stream}:${m.seq}`;
   }
 
-  async function runInTransaction(handler: Handler, event: unknown, meta: MessageMeta): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await db.transaction(async (tx) => {
-          const recorded = await tx
-            .insert(inbox)
-            .values({ consumer: durable, messageId: meta.messageId, subject: meta.subject })
-            .onConflictDoNothing()
-            .returning({ id: inbox.messageId });
-          if (recorded.length === 0) return false;
-          await handler.run(tx, event, meta);
-          return true;
-        });
-      } catch (err) {
-        if (attempt < IMMEDIATE_RETRIES && isTransient(err)) {
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
-          continue;
-        }
-        throw err;
-      }
+  function keyFor(m: JsMsg, event: unknown): string {
+    if (!options.keyOf) return "";
+    try {
+      return options.keyOf(m.subject, event);
+    } catch {
+      return "";
     }
   }
 
@@ -163,108 +197,261 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     );
   }
 
-  async function process(m: JsMsg, verdict: Verdict): Promise<void> {
-    const messageId = messageIdOf(m);
+  /** Messages no handler runs for: acked, or dead-lettered and acked. */
+  async function settleUnhandled(m: JsMsg, verdict: Exclude<Verdict, { kind: "handle" }>): Promise<void> {
     const parent = extractFromHeaders(m.headers);
-    const span = startConsumerSpan(m.subject, messageId, parent, durable);
+    const span = startConsumerSpan(m.subject, messageIdOf(m), parent, durable);
     const started = performance.now();
-    await context.with(trace.setSpan(parent, span), async () => {
-      try {
-        if (verdict.kind === "skip") {
-          m.ack();
-          return;
-        }
-        if (verdict.kind === "dead") {
-          span.setAttribute("error.type", verdict.reason);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error });
-          await sendToDlq(m, verdict.reason, verdict.error);
-          m.ack();
-          return;
-        }
-        const meta: MessageMeta = {
-          messageId,
-          subject: m.subject,
-          streamSequence: m.seq,
-          deliveryCount: m.info.deliveryCount,
-          headers: m.headers,
-        };
-        const applied = await runInTransaction(verdict.handler, verdict.event, meta);
-        m.ack();
-        metrics.processed.inc({
-          consumer: durable,
-          subject: m.subject,
-          outcome: applied ? "ok" : "duplicate",
-        });
-      } catch (err) {
-        const e = err as Error;
-        span.recordException(e);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
-        span.setAttribute("error.type", e.name || "Error");
-        metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: "failed" });
-        const attempt = m.info.deliveryCount;
-        // A transient error (a conflict that outlived the in-process retries) or a database
-        // outage says nothing about the message itself: it is redelivered for as long as it
-        // takes, never dead-lettered.
-        if (
-          verdict.kind === "handle" &&
-          attempt >= maxAttempts &&
-          !isTransient(err) &&
-          !isDatabaseUnavailable(err)
-        ) {
-          try {
-            await sendToDlq(m, "max_deliveries", e.message);
-            m.ack();
-            return;
-          } catch (dlqErr) {
-            logger.error({ err: dlqErr }, "could not dead-letter a message; it will be redelivered");
-          }
-        }
-        const delay = retryDelays[Math.min(attempt - 1, retryDelays.length - 1)] ?? 1000;
-        logger.warn(
-          { err: e, subject: m.subject, seq: m.seq, attempt, delay },
-          `handler failed: ${e.message}`,
-        );
-        m.nak(delay);
-      } finally {
-        span.end();
-        metrics.duration.observe(
-          { consumer: durable, subject: m.subject },
-          (performance.now() - started) / 1000,
-        );
+    try {
+      if (verdict.kind === "dead") {
+        span.setAttribute("error.type", verdict.reason);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error });
+        await sendToDlq(m, verdict.reason, verdict.error);
       }
+      m.ack();
+    } catch (err) {
+      const e = err as Error;
+      span.recordException(e);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+      metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: "failed" });
+      const delay = retryDelays[Math.min(m.info.deliveryCount - 1, retryDelays.length - 1)] ?? 1000;
+      logger.warn({ err: e, subject: m.subject, seq: m.seq, delay }, `could not dead-letter: ${e.message}`);
+      m.nak(delay);
+    } finally {
+      span.end();
+      metrics.duration.observe(
+        { consumer: durable, subject: m.subject },
+        (performance.now() - started) / 1000,
+      );
+    }
+  }
+
+  function inHand(q: Queued): InHand {
+    const messageId = messageIdOf(q.m);
+    const parent = extractFromHeaders(q.m.headers);
+    const span = startConsumerSpan(q.m.subject, messageId, parent, durable);
+    return {
+      ...q,
+      meta: {
+        messageId,
+        subject: q.m.subject,
+        streamSequence: q.m.seq,
+        deliveryCount: q.m.info.deliveryCount,
+        headers: q.m.headers,
+      },
+      span,
+      ctx: trace.setSpan(parent, span),
+      started: performance.now(),
+    };
+  }
+
+  function observe(e: InHand): void {
+    e.span.end();
+    metrics.duration.observe(
+      { consumer: durable, subject: e.m.subject },
+      (performance.now() - e.started) / 1000,
+    );
+  }
+
+  function succeeded(e: InHand, applied: boolean): void {
+    try {
+      e.m.ack();
+    } catch (err) {
+      // Committed all the same: the redelivery finds its id in the inbox.
+      logger.warn({ err, subject: e.m.subject, seq: e.m.seq }, "could not ack a handled message");
+    }
+    metrics.processed.inc({ consumer: durable, subject: e.m.subject, outcome: applied ? "ok" : "duplicate" });
+    observe(e);
+  }
+
+  async function failed(e: InHand, err: unknown): Promise<void> {
+    const { m, span } = e;
+    const error = err as Error;
+    try {
+      span.recordException(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      span.setAttribute("error.type", error.name || "Error");
+      metrics.processed.inc({ consumer: durable, subject: m.subject, outcome: "failed" });
+      const attempt = m.info.deliveryCount;
+      // A transient error (a conflict that outlived the in-process retries) or a database
+      // outage says nothing about the message itself: it is redelivered for as long as it
+      // takes, never dead-lettered.
+      if (attempt >= maxAttempts && !isTransient(err) && !isDatabaseUnavailable(err)) {
+        try {
+          await sendToDlq(m, "max_deliveries", error.message);
+          m.ack();
+          return;
+        } catch (dlqErr) {
+          logger.error({ err: dlqErr }, "could not dead-letter a message; it will be redelivered");
+        }
+      }
+      const delay = retryDelays[Math.min(attempt - 1, retryDelays.length - 1)] ?? 1000;
+      logger.warn(
+        { err: error, subject: m.subject, seq: m.seq, attempt, delay },
+        `handler failed: ${error.message}`,
+      );
+      m.nak(delay);
+    } finally {
+      observe(e);
+    }
+  }
+
+  /**
+   * One transaction for the whole batch: one inbox insert for every message id, then the
+   * handlers of the newly recorded ones in stream order, each under its message's span.
+   * Transient errors run the batch again at once. On failure, `culprit` is the message whose
+   * handler threw when the error is that message's own (not the database's, nor a conflict,
+   * nor the aborted transaction an earlier handler left behind).
+   */
+  async function attempt(batch: InHand[]): Promise<Attempt> {
+    // The first copy of an id is the one handled; a copy later in the batch is a duplicate.
+    const first = new Map<string, number>();
+    batch.forEach((e, i) => {
+      if (!first.has(e.meta.messageId)) first.set(e.meta.messageId, i);
+    });
+    const rows = [...first].map(([messageId, i]) => ({
+      consumer: durable,
+      messageId,
+      subject: batch[i]!.m.subject,
+    }));
+    for (let n = 0; ; n++) {
+      let current: number | undefined;
+      try {
+        const applied = await db.transaction(async (tx) => {
+          const recorded = await tx
+            .insert(inbox)
+            .values(rows)
+            .onConflictDoNothing()
+            .returning({ id: inbox.messageId });
+          const fresh = new Set(recorded.map((r) => r.id));
+          const applied = batch.map(
+            (e, i) => first.get(e.meta.messageId) === i && fresh.has(e.meta.messageId),
+          );
+          for (let i = 0; i < batch.length; i++) {
+            if (!applied[i]) continue;
+            const e = batch[i]!;
+            current = i;
+            await context.with(e.ctx, () => e.handler.run(tx, e.event, e.meta));
+          }
+          current = undefined;
+          return applied;
+        });
+        return { ok: true, applied };
+      } catch (err) {
+        if (n < IMMEDIATE_RETRIES && isTransient(err)) {
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * (n + 1)));
+          continue;
+        }
+        const own = !isTransient(err) && !isDatabaseUnavailable(err) && sqlState(err) !== "25P02";
+        return { ok: false, err, culprit: own ? current : undefined };
+      }
+    }
+  }
+
+  async function runBatch(queued: Queued[]): Promise<void> {
+    let batch = queued.map(inHand);
+    for (let blamed = 0; ; blamed++) {
+      const result = await attempt(batch);
+      if (result.ok) {
+        for (const [i, e] of batch.entries()) succeeded(e, result.applied[i]!);
+        return;
+      }
+      if (batch.length === 1) return failed(batch[0]!, result.err);
+      if (isDatabaseUnavailable(result.err)) {
+        // One transaction per message would only meet the same outage (or its connect
+        // timeout) once per message: they are all redelivered later.
+        for (const e of batch) await failed(e, result.err);
+        return;
+      }
+      const { culprit } = result;
+      if (culprit === undefined || blamed >= BLAMED_PER_BATCH) break;
+      // That message fails on its own: it goes the way of a failed message (nak, or DLQ
+      // after maxAttempts) and the others, rolled back with it, run again.
+      await failed(batch[culprit]!, result.err);
+      batch = batch.filter((_, i) => i !== culprit);
+    }
+    // Nothing tells which message the failure belongs to: one transaction per message, as an
+    // unbatched consumer would, so each failure is attributed, retried and dead-lettered alone.
+    for (const e of batch) {
+      const result = await attempt([e]);
+      if (result.ok) succeeded(e, result.applied[0]!);
+      else await failed(e, result.err);
+    }
+  }
+
+  /**
+   * The next batch: queued messages in stream order whose keys no running batch holds, up
+   * to batchSize. A message of a held key stays queued, and so does every later one of that
+   * key, so a key's messages run in stream order and never in two transactions at once.
+   */
+  function takeBatch(): Queued[] {
+    const batch: Queued[] = [];
+    const rest: Queued[] = [];
+    for (const q of queue) {
+      if (batch.length < batchSize && !held.has(q.key)) batch.push(q);
+      else rest.push(q);
+    }
+    queue = rest;
+    return batch;
+  }
+
+  function track(task: Promise<void>, done?: () => void): void {
+    const tracked: Promise<void> = task
+      .catch((err) => logger.error({ err }, "unexpected consumer error"))
+      .finally(() => {
+        tasks.delete(tracked);
+        done?.();
+        const wake = wakeReader;
+        wakeReader = undefined;
+        wake?.();
+      });
+    tasks.add(tracked);
+  }
+
+  function pump(): void {
+    while (batches < concurrency && queue.length > 0) {
+      const batch = takeBatch();
+      if (batch.length === 0) break;
+      const keys = new Set(batch.map((q) => q.key));
+      for (const key of keys) held.add(key);
+      batches++;
+      track(runBatch(batch), () => {
+        batches--;
+        for (const key of keys) held.delete(key);
+        pump();
+      });
+    }
+    if (queue.length < maxQueued) {
+      const wake = wakeReader;
+      wakeReader = undefined;
+      wake?.();
+    }
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    // The iterator hands over the messages of one read through microtasks; after them a
+    // batch takes them all, without a timer's latency.
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
     });
   }
 
-  function keyFor(m: JsMsg, verdict: Verdict): string {
-    if (verdict.kind !== "handle" || !options.keyOf) return "";
-    try {
-      return options.keyOf(m.subject, verdict.event);
-    } catch {
-      return "";
-    }
-  }
-
-  async function dispatch(m: JsMsg): Promise<void> {
-    while (inFlight.size >= concurrency) {
-      await new Promise<void>((r) => {
-        freeSlot = r;
-      });
-    }
+  async function receive(m: JsMsg): Promise<void> {
     const verdict = classify(m);
-    const key = keyFor(m, verdict);
-    const previous = chains.get(key) ?? Promise.resolve();
-    const task: Promise<void> = previous
-      .then(() => process(m, verdict))
-      .catch((err) => logger.error({ err }, "unexpected consumer error"))
-      .finally(() => {
-        inFlight.delete(task);
-        if (chains.get(key) === task) chains.delete(key);
-        const f = freeSlot;
-        freeSlot = undefined;
-        f?.();
+    if (verdict.kind === "handle") {
+      queue.push({ m, handler: verdict.handler, event: verdict.event, key: keyFor(m, verdict.event) });
+      schedulePump();
+    } else {
+      track(settleUnhandled(m, verdict));
+    }
+    while (queue.length >= maxQueued || tasks.size > maxQueued) {
+      await new Promise<void>((r) => {
+        wakeReader = r;
       });
-    chains.set(key, task);
-    inFlight.add(task);
+    }
   }
 
   async function ensureDurable(): Promise<void> {
@@ -278,7 +465,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // Unlimited on the server: the runner decides when a message has failed enough and
       // dead-letters it itself, with the reason, instead of the server dropping it silently.
       max_deliver: -1,
-      max_ack_pending: Math.max(1000, concurrency * 4),
+      max_ack_pending: Math.max(1000, maxQueued + concurrency * batchSize + maxMessages),
     };
     try {
       await jsm.consumers.info(stream, durable);
@@ -296,12 +483,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async start() {
       await ensureDurable();
       const c = await js.consumers.get(stream, durable);
-      messages = await c.consume({ max_messages: Math.max(64, concurrency * 4) });
+      messages = await c.consume({ max_messages: maxMessages });
       running = true;
       metrics.register(durable, this);
       loop = (async () => {
         try {
-          for await (const m of messages!) await dispatch(m);
+          for await (const m of messages!) await receive(m);
         } catch (err) {
           logger.error({ err }, `consumer ${durable} stopped: ${(err as Error).message}`);
         } finally {
@@ -312,7 +499,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async stop() {
       messages?.stop();
       await loop;
-      await Promise.allSettled([...inFlight]);
+      pump();
+      while (tasks.size > 0) await Promise.allSettled([...tasks]);
       running = false;
       metrics.unregister(durable);
     },

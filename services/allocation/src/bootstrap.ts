@@ -6,6 +6,7 @@ import {
   createOutboxRelay,
   ensureStreams,
   type OutboxRelay,
+  type Redelivery,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
@@ -64,7 +65,7 @@ export async function bootstrap(
       ...(config.natsCreds ? { credsFile: config.natsCreds } : {}),
     });
     await ensureStreams(nc, ["ORDERING", "WAREHOUSE", "ALLOCATION", "DLQ"]);
-    return await wire(nc, database, logger, options.clock ?? systemClock);
+    return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer);
   } catch (err) {
     await nc?.close();
     await database.close();
@@ -77,10 +78,11 @@ async function wire(
   database: Database,
   logger: Logger,
   clock: Clock,
+  redelivery: Redelivery,
 ): Promise<AllocationService> {
   const unitOfWork = unitOfWorkFactory({ outbox: createOutbox({ service: "allocation" }), clock });
   const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const deps = { nc, db: database.db, logger, unitOfWork };
+  const deps = { nc, db: database.db, logger, unitOfWork, redelivery };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,

@@ -72,7 +72,14 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
-  const consumer = createAllocationConsumer({ nc, db: database.db, logger, uow, handlers });
+  const consumer = createAllocationConsumer({
+    nc,
+    db: database.db,
+    logger,
+    uow,
+    handlers,
+    redelivery: config.consumer,
+  });
   const app = await buildOrderingApp({
     logger,
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),

@@ -45,7 +45,7 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
 
   const outbox = createOutbox({ service: SERVICE });
   const relay = createOutboxRelay({ service: SERVICE, db: database.db, sql: database.sql, nc, logger });
-  const consumer = allocationConsumer({ nc, db: database.db, outbox, logger });
+  const consumer = allocationConsumer({ nc, db: database.db, outbox, logger, redelivery: config.consumer });
 
   const app = await buildHttpApp({
     service: SERVICE,

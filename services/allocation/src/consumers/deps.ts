@@ -1,4 +1,4 @@
-import type { ConsumerOptions, Database, Logger } from "@stockflow/messaging";
+import type { ConsumerOptions, Database, Logger, Redelivery } from "@stockflow/messaging";
 import type { UnitOfWorkFactory } from "../adapters/db/unit-of-work.js";
 
 export interface ConsumerDeps {
@@ -6,4 +6,6 @@ export interface ConsumerDeps {
   db: Database;
   logger: Logger;
   unitOfWork: UnitOfWorkFactory;
+  /** ack wait, retry delays, attempts before the DLQ (CONSUMER_* settings). */
+  redelivery?: Redelivery;
 }

@@ -5,12 +5,13 @@ import type { ConsumerDeps } from "./deps.js";
 import { isTransient } from "./transient.js";
 
 /**
- * Orders from the storefront. Events of one order run in stream order (placed before
- * cancelled); different orders run side by side and meet only on a shared product, where
- * the optimistic version check makes the loser retry.
+ * Orders from the storefront, in stream order (placed before cancelled), up to 64 events
+ * per transaction. Against the warehouse consumer, orders meet stock news only on a shared
+ * product, where the optimistic version check makes the loser retry.
  */
-export function orderingConsumer({ nc, db, logger, unitOfWork }: ConsumerDeps): Consumer {
+export function orderingConsumer({ nc, db, logger, unitOfWork, redelivery }: ConsumerDeps): Consumer {
   return createConsumer({
+    ...redelivery,
     service: "allocation",
     durable: "allocation-ordering",
     stream: "ORDERING",
@@ -22,7 +23,10 @@ export function orderingConsumer({ nc, db, logger, unitOfWork }: ConsumerDeps): 
       handle(orderCancelledV1, (tx, event) => cancelOrder(unitOfWork(tx), event)),
     ],
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,
-    concurrency: 4,
+    // One batch at a time: orders of different keys share products, so two batches at once
+    // would mostly conflict on product versions, or deadlock on their rows, and run again.
+    concurrency: 1,
+    batchSize: 64,
     isTransient,
   });
 }

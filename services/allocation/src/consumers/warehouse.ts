@@ -5,8 +5,9 @@ import type { ConsumerDeps } from "./deps.js";
 import { isTransient } from "./transient.js";
 
 /** Stock news from the warehouse, one SKU's events in stream order (a batch is registered before it changes). */
-export function warehouseConsumer({ nc, db, logger, unitOfWork }: ConsumerDeps): Consumer {
+export function warehouseConsumer({ nc, db, logger, unitOfWork, redelivery }: ConsumerDeps): Consumer {
   return createConsumer({
+    ...redelivery,
     service: "allocation",
     durable: "allocation-warehouse",
     stream: "WAREHOUSE",
@@ -20,6 +21,9 @@ export function warehouseConsumer({ nc, db, logger, unitOfWork }: ConsumerDeps):
     ],
     keyOf: (_subject, event) => (event as { sku: string }).sku,
     concurrency: 2,
+    // One SKU per transaction: beside the ordering consumer's multi-product batches, a
+    // transaction that holds one product row cannot close a deadlock cycle. Stock news is rare.
+    batchSize: 1,
     isTransient,
   });
 }

@@ -7,6 +7,7 @@ import {
   handle,
   type Logger,
   type MessageMeta,
+  type Redelivery,
 } from "@stockflow/messaging";
 import type { OrderingUnitOfWork } from "../adapters/db/unit-of-work.js";
 import { lineAllocated, lineDeallocated, outOfStock, type ReportOutcome } from "../app/allocation-reports.js";
@@ -19,6 +20,8 @@ export interface AllocationConsumerDeps {
   uow: OrderingUnitOfWork;
   handlers: HandlerDeps;
   concurrency?: number;
+  /** ack wait, retry delays, attempts before the DLQ (CONSUMER_* settings). */
+  redelivery?: Redelivery;
 }
 
 // serialization_failure, deadlock_detected: another transaction won a race; running the
@@ -31,8 +34,8 @@ const isTransient = (err: unknown): boolean => {
 
 /**
  * Keeps order and line statuses up to date from allocation's answers. Events of one order
- * run one after another (key: orderId); different orders run side by side, as many as
- * the database pool (4 connections) serves at once.
+ * run one after another (key: orderId); batches of different orders (up to 64 events, one
+ * transaction each) run two at a time: they touch disjoint rows, and 2 fill 2 cores.
  */
 export function createAllocationConsumer({
   nc,
@@ -40,7 +43,8 @@ export function createAllocationConsumer({
   logger,
   uow,
   handlers,
-  concurrency = 4,
+  concurrency = 2,
+  redelivery,
 }: AllocationConsumerDeps): Consumer {
   // Only what an operator should look at is logged: an event about an order or line
   // ordering never had. Stale and post-cancellation events are expected and silent.
@@ -53,6 +57,7 @@ export function createAllocationConsumer({
     }
   };
   return createConsumer({
+    ...redelivery,
     service: "ordering",
     durable: "ordering-allocation",
     stream: "ALLOCATION",
@@ -60,6 +65,7 @@ export function createAllocationConsumer({
     db,
     logger,
     concurrency,
+    batchSize: 64,
     isTransient,
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,
     handlers: [
