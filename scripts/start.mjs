@@ -165,7 +165,9 @@ async function main() {
       WAREHOUSE_STAFF_TOKEN: process.env.WAREHOUSE_STAFF_TOKEN ?? "dev-staff-token",
       OTEL_SERVICE_NAME: s.name,
     };
-    const child = spawn(process.execPath, [join(root, "services", s.name, "dist", "main.js")], {
+    // The heap settings of each service's `start` script and Dockerfile.
+    const heap = ["--max-semi-space-size=8", "--max-old-space-size=1024"];
+    const child = spawn(process.execPath, [...heap, join(root, "services", s.name, "dist", "main.js")], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });

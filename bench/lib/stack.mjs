@@ -135,7 +135,12 @@ export async function startStack({ root, cpuProf = [], log }) {
         root,
         port: await freePort(),
         log,
-        nodeArgs: cpuProf.includes(name) ? ["--cpu-prof", "--cpu-prof-dir", join(profileDir, name)] : [],
+        nodeArgs: [
+          // The heap settings each service's `start` script and Dockerfile use (RSS under load).
+          "--max-semi-space-size=8",
+          "--max-old-space-size=1024",
+          ...(cpuProf.includes(name) ? ["--cpu-prof", "--cpu-prof-dir", join(profileDir, name)] : []),
+        ],
         env: {
           HOST: "127.0.0.1",
           DATABASE_URL: databases[name].url,

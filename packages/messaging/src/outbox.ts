@@ -17,23 +17,48 @@ export interface Outbox {
   enqueue<C extends Contract>(tx: DbOrTx, contract: C, payload: EventOf<C>): Promise<string>;
 }
 
+/** An outbox row as the relay reads it: the columns besides the generated id. */
+export interface OutboxRow {
+  eventId: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * Validates an event against its contract and shapes its outbox row: CloudEvents headers
+ * and the trace context current now. For a service that writes outbox rows in its own
+ * statement; `createOutbox().enqueue` writes the same row.
+ */
+export function outboxRow<C extends Contract>(
+  service: ServiceName,
+  contract: C,
+  payload: EventOf<C>,
+): OutboxRow {
+  const errors = validationErrors(contract, payload);
+  if (errors.length > 0) throw new ContractViolation(contract.subject, errors);
+  const eventId = randomUUID();
+  return {
+    eventId,
+    subject: contract.subject,
+    payload,
+    headers: {
+      "ce-specversion": "1.0",
+      "ce-id": eventId,
+      "ce-source": `/${service}`,
+      "ce-type": contract.subject,
+      "ce-time": new Date().toISOString(),
+      "content-type": "application/json",
+      // The relay publishes under this context, so the trace survives the outbox.
+      ...captureContext(),
+    },
+  };
+}
+
 export function createOutbox({ service }: { service: ServiceName }): Outbox {
-  const source = `/${service}`;
   return {
     async enqueue(tx, contract, payload) {
-      const errors = validationErrors(contract, payload);
-      if (errors.length > 0) throw new ContractViolation(contract.subject, errors);
-      const eventId = randomUUID();
-      const headers: Record<string, string> = {
-        "ce-specversion": "1.0",
-        "ce-id": eventId,
-        "ce-source": source,
-        "ce-type": contract.subject,
-        "ce-time": new Date().toISOString(),
-        "content-type": "application/json",
-        // The relay publishes under this context, so the trace survives the outbox.
-        ...captureContext(),
-      };
+      const { eventId, headers } = outboxRow(service, contract, payload);
       // One statement, one round trip: the row, and the NOTIFY that wakes the relay (delivered
       // at commit only; PostgreSQL folds repeats within one transaction).
       await tx.execute(

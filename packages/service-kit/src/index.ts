@@ -1,5 +1,12 @@
 export type { BaseConfig, ConsumerSettings } from "./config.js";
-export { ConfigError, DEFAULT_CONSUMER_SETTINGS, DEFAULT_PORTS, intFromEnv, optionalString, readBaseConfig } from "./config.js";
+export {
+  ConfigError,
+  DEFAULT_CONSUMER_SETTINGS,
+  DEFAULT_PORTS,
+  intFromEnv,
+  optionalString,
+  readBaseConfig,
+} from "./config.js";
 export type { Database, DatabaseOptions } from "./database.js";
 export { ensureDatabaseExists, openDatabase } from "./database.js";
 export type { HttpApp, HttpAppOptions } from "./http/app.js";

@@ -66,20 +66,17 @@ export async function runService({
         logger.error({ deadlineMs }, "graceful stop took too long: exiting");
         exit(1);
       }, deadlineMs);
-      // Node's server.close() drops only connections idle at that moment; a keep-alive
-      // connection whose request finishes later would hold close() until its timeout.
-      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      // server.close() drops the connections idle at that moment; the others end with their
+      // current answer, which says `connection: close` from now on (buildHttpApp).
       let code = 0;
       try {
         await app.close();
-        clearInterval(reaper);
         await onStop();
         logger.info("stopped");
       } catch (err) {
         logger.error({ err }, "graceful stop failed");
         code = 1;
       } finally {
-        clearInterval(reaper);
         clearTimeout(deadline);
         for (const s of signals) process.off(s, onSignal);
       }

@@ -1,9 +1,11 @@
 import { connect } from "node:net";
 import { Writable } from "node:stream";
+import helmet from "@fastify/helmet";
 import { Type } from "@fastify/type-provider-typebox";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { createLogger } from "@stockflow/telemetry";
 import { collectSpans, freePort } from "@stockflow/testkit";
+import Fastify from "fastify";
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildHttpApp, type HttpApp, HttpError } from "../src/index.js";
@@ -12,6 +14,7 @@ const spans = collectSpans();
 const logLines: Record<string, unknown>[] = [];
 const logger = createLogger({
   service: "http-test",
+  level: "debug",
   destination: new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString().split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
@@ -118,6 +121,22 @@ describe("built-in routes", () => {
     const res = await app.inject({ method: "GET", url: "/healthz" });
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+  });
+
+  it("sends exactly the headers @fastify/helmet sends, on errors too", async () => {
+    const reference = Fastify();
+    await reference.register(helmet, { contentSecurityPolicy: false });
+    reference.get("/healthz", async () => ({ status: "ok" }));
+    const expected = (await reference.inject({ method: "GET", url: "/healthz" })).headers;
+    await reference.close();
+    const helmetHeaders = Object.keys(expected).filter(
+      (h) => !["content-type", "content-length", "date", "connection"].includes(h),
+    );
+    expect(helmetHeaders.length).toBeGreaterThan(5);
+    for (const url of ["/healthz", "/no-such-route", "/boom"]) {
+      const res = await app.inject({ method: "GET", url });
+      for (const h of helmetHeaders) expect(res.headers[h], `${url} ${h}`).toBe(expected[h]);
+    }
   });
 });
 
@@ -335,5 +354,65 @@ describe("server spans", () => {
     const [span] = spans.byName("POST /orders/:orderId/cancel");
     const line = logLines.findLast((l) => l.msg === "request completed");
     expect(line).toMatchObject({ trace_id: span?.spanContext().traceId, statusCode: 202 });
+  });
+});
+
+describe("request log lines", () => {
+  const completed = (reqId: unknown) =>
+    logLines.filter((l) => l.msg === "request completed" && l.reqId === reqId);
+
+  it("logs a completed request at debug, with its request id, route and status", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/orders/o-3/cancel",
+      headers: { "x-request-id": "req-debug-1" },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(completed("req-debug-1")).toEqual([
+      expect.objectContaining({
+        level: 20,
+        route: "/orders/:orderId/cancel",
+        statusCode: 202,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+  });
+
+  it("logs a 5xx answer at warn besides the error itself", async () => {
+    await app.inject({ method: "GET", url: "/boom", headers: { "x-request-id": "req-boom-1" } });
+    expect(completed("req-boom-1")).toEqual([expect.objectContaining({ level: 40, statusCode: 500 })]);
+    expect(logLines.filter((l) => l.reqId === "req-boom-1" && l.msg === "request failed")).toEqual([
+      expect.objectContaining({ level: 50 }),
+    ]);
+  });
+
+  it("writes no line for a successful request at info, but still the 5xx ones", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const infoApp = await buildHttpApp({
+      service: "test-info",
+      logger: createLogger({
+        service: "http-test-info",
+        level: "info",
+        destination: new Writable({
+          write(chunk: Buffer, _enc, done) {
+            for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+            done();
+          },
+        }),
+      }),
+      readiness: async () => ({ ready: true, checks: {} }),
+    });
+    infoApp.get("/boom", async () => {
+      throw new Error("boom");
+    });
+    try {
+      await infoApp.inject({ method: "GET", url: "/healthz" });
+      await infoApp.inject({ method: "GET", url: "/boom" });
+      expect(lines.filter((l) => l.msg === "request completed")).toEqual([
+        expect.objectContaining({ level: 40, statusCode: 500, route: "/boom" }),
+      ]);
+    } finally {
+      await infoApp.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { createLogger } from "@stockflow/telemetry";
 import { waitFor } from "@stockflow/testkit";
 import { describe, expect, it } from "vitest";
@@ -12,8 +13,13 @@ describe("runService", () => {
       logger,
       readiness: async () => ({ ready: true, checks: {} }),
     });
+    const events: string[] = [];
     let release: () => void = () => {};
     let entered = false;
+    // Recorded by the server once the answer is written: the client may read it later.
+    app.addHook("onResponse", async (request) => {
+      if (request.url === "/slow") events.push("response");
+    });
     app.get("/slow", async () => {
       entered = true;
       await new Promise<void>((resolve) => {
@@ -22,7 +28,6 @@ describe("runService", () => {
       return { done: true };
     });
 
-    const events: string[] = [];
     const exits: number[] = [];
     const running = await runService({
       app,
@@ -39,17 +44,35 @@ describe("runService", () => {
     });
 
     const inFlight = fetch(`${running.address}/slow`).then(async (res) => {
-      events.push("response");
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, connection: res.headers.get("connection"), body: await res.json() };
     });
     await waitFor(() => entered, { message: "the slow handler to start" });
+    // Another client is half way through sending its request when the stop begins.
+    let serverRead = false;
+    app.server.once("connection", (socket) => socket.once("data", () => (serverRead = true)));
+    const late = connect(Number(new URL(running.address).port), "127.0.0.1");
+    let lateAnswer = "";
+    late.setEncoding("utf8").on("data", (chunk: string) => {
+      lateAnswer += chunk;
+    });
+    late.write("GET /healthz HTTP/1.1\r\nhost: test\r\n");
+    await waitFor(() => serverRead, { message: "the server to read the first half" });
 
     const stopped = running.shutdown("test");
     await waitFor(() => !app.server.listening, { message: "the server to stop accepting" });
     expect(events).toEqual([]);
+    // Its request is refused in the contract's shape, and its connection ends.
+    late.write("\r\n");
+    await waitFor(() => late.closed, { message: "the late connection to close" });
+    expect(lateAnswer).toMatch(/^HTTP\/1.1 503 /);
+    const [head = "", body = ""] = lateAnswer.split("\r\n\r\n");
+    expect(head.toLowerCase()).toContain("connection: close");
+    expect(head.toLowerCase()).toContain("retry-after: 1");
+    expect(JSON.parse(body)).toEqual({ error: "service_unavailable", message: expect.any(String) });
 
     release();
-    expect(await inFlight).toEqual({ status: 200, body: { done: true } });
+    // The in-flight answer ends its kept-alive connection, so the client does not reuse it.
+    expect(await inFlight).toEqual({ status: 200, connection: "close", body: { done: true } });
     await stopped;
     expect(events).toEqual(["response", "onStop"]);
     expect(exits).toEqual([0]);

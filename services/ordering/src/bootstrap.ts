@@ -63,7 +63,7 @@ export async function bootstrap(
 
   const handlers: HandlerDeps = { clock: { now: () => new Date() }, newId: () => randomUUID() };
   const outbox = createOutbox({ service: "ordering" });
-  const uow = createUnitOfWork({ db: database.db, outbox });
+  const uow = createUnitOfWork({ db: database.db, outbox, logger });
   const relay = createOutboxRelay({
     service: "ordering",
     db: database.db,

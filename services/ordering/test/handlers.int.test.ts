@@ -9,7 +9,7 @@ import { placeOrder } from "../src/app/place-order.js";
 import type { HandlerDeps } from "../src/app/ports.js";
 import { getCustomer, getOrder } from "../src/app/queries.js";
 import { OrderAlreadyCancelled } from "../src/domain/errors.js";
-import { migratedDatabase } from "./support/database.js";
+import { migratedDatabase, silentLogger } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let uow: ReturnType<typeof createUnitOfWork>;
@@ -21,7 +21,11 @@ const deps: HandlerDeps = {
 
 beforeAll(async () => {
   database = await migratedDatabase("ordering_handlers");
-  uow = createUnitOfWork({ db: database.db, outbox: createOutbox({ service: "ordering" }) });
+  uow = createUnitOfWork({
+    db: database.db,
+    outbox: createOutbox({ service: "ordering" }),
+    logger: silentLogger(),
+  });
 });
 afterAll(async () => {
   await database?.close();
@@ -39,11 +43,11 @@ const place = (
   customerId: string,
   lines = [{ sku: "sofa", qty: 1 }],
   idempotency?: { key: string; requestHash: string },
-) => uow.run((tx) => placeOrder(deps, tx, { customerId, lines, ...(idempotency ? { idempotency } : {}) }));
+) => placeOrder(deps, uow.intake, { customerId, lines, ...(idempotency ? { idempotency } : {}) });
 const order = (orderId: string) => uow.read((r) => getOrder(r, orderId));
 
 describe("placing an order", () => {
-  it("stores it pending and enqueues order_placed in the same transaction", async () => {
+  it("stores it pending and enqueues order_placed in the same write", async () => {
     const { orderId, status } = await place("alice", [
       { sku: "sofa", qty: 2 },
       { sku: "lamp", qty: 1 },

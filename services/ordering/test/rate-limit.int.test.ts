@@ -21,7 +21,11 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
   const app = await buildOrderingApp({
     logger: silentLogger(),
     readiness: async () => ({ ready: true, checks: {} }),
-    uow: createUnitOfWork({ db: database.db, outbox: createOutbox({ service: "ordering" }) }),
+    uow: createUnitOfWork({
+      db: database.db,
+      outbox: createOutbox({ service: "ordering" }),
+      logger: silentLogger(),
+    }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
     rateLimitPerMinute,
   });

@@ -1,21 +1,55 @@
+import { customerBecameVipV1, orderPlacedV1 } from "@stockflow/contracts";
+import { ContractViolation, createOutbox, OUTBOX_CHANNEL } from "@stockflow/messaging";
 import { waitFor } from "@stockflow/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { customerRepository } from "../src/adapters/db/customer-repository.js";
-import { idempotencyStore, purgeIdempotencyKeys } from "../src/adapters/db/idempotency-store.js";
+import { purgeIdempotencyKeys } from "../src/adapters/db/idempotency-store.js";
+import { orderIntake, poolOf, relayWaker } from "../src/adapters/db/order-intake.js";
 import { orderRepository } from "../src/adapters/db/order-repository.js";
-import { applyLineReport, cancelOrder, createOrder } from "../src/domain/order.js";
+import type { OrderIntake, OutgoingEvent, StoredAnswer } from "../src/app/ports.js";
+import { applyLineReport, cancelOrder, createOrder, type Order } from "../src/domain/order.js";
 import { migratedDatabase } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
+let intake: OrderIntake;
+const wakeErrors: unknown[] = [];
+const failOnWake = (err: unknown) => wakeErrors.push(err);
 beforeAll(async () => {
   database = await migratedDatabase("ordering_repos");
+  const pool = poolOf(database.db);
+  intake = orderIntake({ sql: pool, service: "ordering", wakeRelay: relayWaker(pool, failOnWake) });
 });
 afterAll(async () => {
   await database?.close();
 });
+afterEach(() => {
+  expect(wakeErrors).toEqual([]);
+});
 
 const now = new Date("2030-05-01T10:00:00.000Z");
 const later = new Date("2030-05-01T10:05:00.000Z");
+
+let seq = 0;
+const newOrder = (customerId: string, skus = ["sofa"]): Order =>
+  createOrder({
+    orderId: `o-${++seq}`,
+    customerId,
+    lines: skus.map((sku) => ({ sku, qty: 1 })),
+    now,
+  });
+const placed = (orderId: string, customerId: string): OutgoingEvent => ({
+  contract: orderPlacedV1,
+  payload: { orderId, customerId, lines: [{ sku: "sofa", qty: 1 }], placedAt: now.toISOString() },
+});
+const stored = async (orderId: string) => {
+  const [row] = await database.sql`
+    select (select count(*) from orders where order_id = ${orderId})::int as orders,
+           (select count(*) from order_lines where order_id = ${orderId})::int as lines,
+           (select count(*) from outbox where payload->>'orderId' = ${orderId})::int as events`;
+  return row;
+};
+const countOf = async (customerId: string) =>
+  (await customerRepository(database.db).get(customerId))?.orderCount;
 
 describe("the order repository", () => {
   it("reads back an order with its lines in the order given", async () => {
@@ -29,7 +63,7 @@ describe("the order repository", () => {
       ],
       now,
     });
-    await orders.add(order);
+    await intake.place({ order, events: [] });
     expect(await orders.get("o-read")).toEqual(order);
   });
 
@@ -50,7 +84,7 @@ describe("the order repository", () => {
       ],
       now,
     });
-    await orders.add(order);
+    await intake.place({ order, events: [] });
     const { order: allocated, line } = applyLineReport(
       order,
       { kind: "allocated", sku: "b", batchref: "batch-9", version: 7 },
@@ -71,78 +105,312 @@ describe("the order repository", () => {
 });
 
 describe("the customer repository", () => {
-  it("creates a customer at the first order and counts the following ones", async () => {
+  it("finds a customer once they have ordered", async () => {
     const customers = customerRepository(database.db);
-    expect(await customers.get("c-count")).toBeUndefined();
-    expect(await customers.countOrder("c-count")).toBe(1);
-    expect(await customers.countOrder("c-count")).toBe(2);
-    expect(await customers.get("c-count")).toEqual({ customerId: "c-count", orderCount: 2 });
-  });
-
-  it("gives concurrent orders of one customer distinct counts", async () => {
-    const counts = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        database.db.transaction((tx) => customerRepository(tx).countOrder("c-race")),
-      ),
-    );
-    expect(counts.sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await customers.get("c-find")).toBeUndefined();
+    await intake.place({ order: newOrder("c-find"), events: [] });
+    expect(await customers.get("c-find")).toEqual({ customerId: "c-find", orderCount: 1 });
+    expect(await customers.get("c-\u0000")).toBeUndefined();
   });
 });
 
-describe("the idempotency store", () => {
-  const answer = (orderId: string) => ({ requestHash: "h1", statusCode: 202, response: { orderId } });
-
-  it("lets the first request claim a key and returns its answer to the next", async () => {
-    const store = idempotencyStore(database.db);
-    expect(await store.claim("k-1", answer("first"))).toBeUndefined();
-    expect(await store.claim("k-1", answer("second"))).toEqual(answer("first"));
+describe("the order intake", () => {
+  it("stores the order with its lines, counts it for the customer and writes its events", async () => {
+    const order = newOrder("c-count", ["lamp", "desk"]);
+    expect(await intake.place({ order, events: [placed(order.orderId, "c-count")] })).toEqual({
+      placed: true,
+      orderCount: 1,
+    });
+    expect(await orderRepository(database.db).get(order.orderId)).toEqual(order);
+    expect(await stored(order.orderId)).toEqual({ orders: 1, lines: 2, events: 1 });
+    expect(await intake.place({ order: newOrder("c-count"), events: [] })).toEqual({
+      placed: true,
+      orderCount: 2,
+    });
+    expect(await countOf("c-count")).toBe(2);
   });
 
-  it("makes a concurrent claim wait for the first transaction and read its answer", async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let claimed: () => void = () => {};
-    const firstClaimed = new Promise<void>((r) => {
-      claimed = r;
-    });
-    const first = database.db.transaction(async (tx) => {
-      expect(await idempotencyStore(tx).claim("k-race", answer("first"))).toBeUndefined();
-      claimed();
-      await held;
-    });
-    await firstClaimed;
-    const second = database.db.transaction((tx) => idempotencyStore(tx).claim("k-race", answer("second")));
-    await waitFor(
-      async () => {
-        const [row] = await database.sql`
-        select count(*)::int as waiting from pg_locks l join pg_stat_activity a using (pid)
-        where not l.granted and a.datname = current_database()`;
-        return (row?.waiting ?? 0) > 0;
-      },
-      { message: "the second claim to wait for the first" },
+  it("does not depend on the serializers drizzle sets on its client", async () => {
+    const plain = orderIntake({ sql: database.sql, service: "ordering", wakeRelay: () => {} });
+    const order = newOrder("c-plain", ["lamp"]);
+    await plain.place({ order, events: [placed(order.orderId, "c-plain")] });
+    expect(await orderRepository(database.db).get(order.orderId)).toEqual(order);
+    const [row] = await database.sql`select payload from outbox where payload->>'orderId' = ${order.orderId}`;
+    expect(row?.payload).toMatchObject({ orderId: order.orderId, customerId: "c-plain" });
+  });
+
+  it("gives concurrent orders of one customer distinct counts", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => intake.place({ order: newOrder("c-race"), events: [] })),
     );
-    release();
-    await first;
-    expect(await second).toEqual(answer("first"));
+    expect(results.map((r) => (r.placed ? r.orderCount : 0)).sort()).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it("lets a key be claimed again when the first claim rolled back", async () => {
-    await expect(
-      database.db.transaction(async (tx) => {
-        await idempotencyStore(tx).claim("k-rollback", answer("first"));
-        throw new Error("rolled back");
+  it("writes an event meant for one order count only with the order that reaches it", async () => {
+    const vip = (): OutgoingEvent => ({
+      contract: customerBecameVipV1,
+      payload: { customerId: "c-vip", orderCount: 3 },
+      atOrderCount: 3,
+    });
+    await Promise.all(
+      Array.from({ length: 5 }, () => {
+        const order = newOrder("c-vip");
+        return intake.place({ order, events: [placed(order.orderId, "c-vip"), vip()] });
       }),
-    ).rejects.toThrow("rolled back");
-    expect(await idempotencyStore(database.db).claim("k-rollback", answer("second"))).toBeUndefined();
+    );
+    const rows = await database.sql`
+      select subject from outbox where payload->>'customerId' = 'c-vip' order by id`;
+    expect(rows.filter((r) => r.subject === "ordering.customer_became_vip.v1").length).toBe(1);
+    expect(rows.filter((r) => r.subject === "ordering.order_placed.v1").length).toBe(5);
+  });
+
+  it("writes outbox rows as the messaging kit's enqueue does, in the order given", async () => {
+    const order = newOrder("c-rows");
+    const events = [
+      placed(order.orderId, "c-rows"),
+      { contract: customerBecameVipV1, payload: { customerId: "c-rows", orderCount: 1 }, atOrderCount: 1 },
+    ];
+    await intake.place({ order, events });
+    const kit = createOutbox({ service: "ordering" });
+    const kitId = await database.db.transaction((tx) =>
+      kit.enqueue(tx, orderPlacedV1, placed("o-kit", "c-rows").payload as never),
+    );
+    const rows = await database.sql<{ event_id: string; subject: string; headers: Record<string, string> }[]>`
+      select event_id, subject, headers, published_at from outbox
+      where payload->>'customerId' = 'c-rows' or payload->>'orderId' = 'o-kit' order by id`;
+    expect(rows.map((r) => r.subject)).toEqual([
+      "ordering.order_placed.v1",
+      "ordering.customer_became_vip.v1",
+      "ordering.order_placed.v1",
+    ]);
+    const [ours, , theirs] = rows;
+    expect(theirs?.event_id).toBe(kitId);
+    expect(Object.keys(ours?.headers ?? {}).sort()).toEqual(Object.keys(theirs?.headers ?? {}).sort());
+    expect(ours?.headers).toMatchObject({
+      "ce-specversion": "1.0",
+      "ce-id": ours?.event_id,
+      "ce-source": "/ordering",
+      "ce-type": "ordering.order_placed.v1",
+      "content-type": "application/json",
+    });
+    expect(ours).toMatchObject({ published_at: null });
+  });
+
+  it("wakes the outbox relay with a NOTIFY after the order commits", async () => {
+    let notified = 0;
+    const sub = await database.sql.listen(OUTBOX_CHANNEL, () => {
+      notified++;
+    });
+    try {
+      const order = newOrder("c-notify");
+      await intake.place({ order, events: [placed(order.orderId, "c-notify")] });
+      await waitFor(() => notified > 0, { message: "a NOTIFY on the outbox channel" });
+    } finally {
+      await sub.unlisten();
+    }
+  });
+
+  it("folds wakes that come while a NOTIFY is in flight into one more", async () => {
+    const payloads: string[] = [];
+    const sub = await database.sql.listen(OUTBOX_CHANNEL, (payload) => {
+      payloads.push(payload);
+    });
+    try {
+      const wake = relayWaker(poolOf(database.db), failOnWake);
+      for (let i = 0; i < 10; i++) wake();
+      await waitFor(() => payloads.length >= 2, { message: "the first NOTIFY and the folded one" });
+      // A third NOTIFY would have been sent as soon as the second returned, before this one.
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, 'barrier')`;
+      await waitFor(() => payloads.includes("barrier"), { message: "the barrier" });
+      expect(payloads).toEqual(["", "", "barrier"]);
+    } finally {
+      await sub.unlisten();
+    }
+  });
+
+  it("folds the wakes of concurrent orders into fewer NOTIFYs, one of them after the last commit", async () => {
+    const sent: number[] = [];
+    const sub = await database.sql.listen(OUTBOX_CHANNEL, () => {
+      sent.push(performance.now());
+    });
+    try {
+      const before = sent.length;
+      await Promise.all(
+        Array.from({ length: 40 }, () => {
+          const order = newOrder("c-fold");
+          return intake.place({ order, events: [placed(order.orderId, "c-fold")] });
+        }),
+      );
+      const allCommitted = performance.now();
+      await waitFor(() => sent.some((t) => t > allCommitted), {
+        message: "a NOTIFY after the last order committed",
+      });
+      expect(sent.length - before).toBeLessThan(40);
+    } finally {
+      await sub.unlisten();
+    }
+  });
+
+  it("refuses an event that breaks its contract before writing anything", async () => {
+    const order = newOrder("c-invalid");
+    const bad = { contract: orderPlacedV1, payload: { orderId: order.orderId } } as unknown as OutgoingEvent;
+    await expect(intake.place({ order, events: [bad] })).rejects.toThrow(ContractViolation);
+    expect(await stored(order.orderId)).toEqual({ orders: 0, lines: 0, events: 0 });
+    expect(await countOf("c-invalid")).toBeUndefined();
+  });
+
+  it("writes nothing at all when any part of the write fails", async () => {
+    const good = newOrder("c-atomic");
+    // Two lines of one SKU break order_lines' primary key after the order row was inserted.
+    const broken: Order = { ...good, lines: [...good.lines, ...good.lines] };
+    await expect(
+      intake.place({ order: broken, events: [placed(good.orderId, "c-atomic")] }),
+    ).rejects.toThrow();
+    expect(await stored(good.orderId)).toEqual({ orders: 0, lines: 0, events: 0 });
+    expect(await countOf("c-atomic")).toBeUndefined();
+  });
+});
+
+describe("the order intake under load", () => {
+  // One statement at a time: the first order goes alone, the ones placed meanwhile wait and
+  // go together in the next statement.
+  const oneAtATime = () => {
+    const pool = poolOf(database.db);
+    return orderIntake({
+      sql: pool,
+      service: "ordering",
+      wakeRelay: relayWaker(pool, failOnWake),
+      maxInFlight: 1,
+    });
+  };
+
+  it("writes orders placed together in one statement, counting each customer's in order", async () => {
+    const intake1 = oneAtATime();
+    const vipAt3 = (customerId: string): OutgoingEvent => ({
+      contract: customerBecameVipV1,
+      payload: { customerId, orderCount: 3 },
+      atOrderCount: 3,
+    });
+    const place = (customerId: string) => {
+      const order = newOrder(customerId);
+      return intake1
+        .place({ order, events: [placed(order.orderId, customerId), vipAt3(customerId)] })
+        .then((r) => ({ orderId: order.orderId, ...r }));
+    };
+    const [a1, a2, a3, b1, a4] = await Promise.all([
+      place("c-batch-a"),
+      place("c-batch-a"),
+      place("c-batch-a"),
+      place("c-batch-b"),
+      place("c-batch-a"),
+    ]);
+    expect([a1, a2, a3, b1, a4].map((r) => (r?.placed ? r.orderCount : 0))).toEqual([1, 2, 3, 1, 4]);
+    const rows = await database.sql<{ subject: string; order_id: string | null }[]>`
+      select subject, payload->>'orderId' as order_id from outbox
+      where payload->>'customerId' in ('c-batch-a', 'c-batch-b') order by id`;
+    expect(rows.map((r) => r.order_id ?? r.subject)).toEqual([
+      a1?.orderId,
+      a2?.orderId,
+      a3?.orderId,
+      "ordering.customer_became_vip.v1",
+      b1?.orderId,
+      a4?.orderId,
+    ]);
+    expect(await countOf("c-batch-a")).toBe(4);
+  });
+
+  it("fails only the bad order of a batch that fails", async () => {
+    const intake1 = oneAtATime();
+    const good = () => {
+      const order = newOrder("c-batch-good");
+      return intake1.place({ order, events: [placed(order.orderId, "c-batch-good")] });
+    };
+    const first = good();
+    const base = newOrder("c-batch-bad");
+    // Two lines of one SKU break order_lines' primary key, failing the whole statement.
+    const bad = intake1.place({ order: { ...base, lines: [...base.lines, ...base.lines] }, events: [] });
+    const rest = [good(), good()];
+    await expect(bad).rejects.toThrow();
+    const results = await Promise.all([first, ...rest]);
+    expect(results.map((r) => r.placed && r.orderCount).sort()).toEqual([1, 2, 3]);
+    expect(await stored(base.orderId)).toEqual({ orders: 0, lines: 0, events: 0 });
+  });
+});
+
+describe("the order intake with an idempotency key", () => {
+  const answer = (orderId: string): StoredAnswer => ({
+    requestHash: "h1",
+    statusCode: 202,
+    response: { orderId },
+  });
+  const placeWithKey = (key: string, customerId: string, answerFor?: string) => {
+    const order = newOrder(customerId);
+    return intake.place({
+      order,
+      events: [placed(order.orderId, customerId)],
+      idempotency: { key, answer: answer(answerFor ?? order.orderId) },
+    });
+  };
+
+  it("lets the first request claim a key and returns its answer to the next, writing nothing", async () => {
+    expect(await placeWithKey("k-1", "c-k1", "first")).toEqual({ placed: true, orderCount: 1 });
+    expect(await placeWithKey("k-1", "c-k1", "second")).toEqual({ placed: false, earlier: answer("first") });
+    expect(await countOf("c-k1")).toBe(1);
+    const [row] = await database.sql`select count(*)::int as n from orders where customer_id = 'c-k1'`;
+    expect(row?.n).toBe(1);
+  });
+
+  it("makes a request wait for a concurrent holder of the key and answers with what it stored", async () => {
+    const holder = await database.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`insert into idempotency_keys (key, request_hash, status_code, response)
+        values ('k-race', 'h1', 202, '{"orderId":"holder"}'::jsonb)`;
+      const second = placeWithKey("k-race", "c-race-key");
+      await waitFor(
+        async () => {
+          const [row] = await database.sql`
+            select count(*)::int as waiting from pg_locks l join pg_stat_activity a using (pid)
+            where not l.granted and a.datname = current_database()`;
+          return (row?.waiting ?? 0) > 0;
+        },
+        { message: "the second request to wait for the holder" },
+      );
+      await holder`commit`;
+      expect(await second).toEqual({ placed: false, earlier: answer("holder") });
+      expect(await countOf("c-race-key")).toBeUndefined();
+    } finally {
+      holder.release();
+    }
+  });
+
+  it("lets a key be claimed when its holder rolled back", async () => {
+    const holder = await database.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`insert into idempotency_keys (key, request_hash, status_code, response)
+        values ('k-rollback', 'h1', 202, '{}'::jsonb)`;
+      const second = placeWithKey("k-rollback", "c-rollback");
+      await waitFor(
+        async () => {
+          const [row] = await database.sql`
+            select count(*)::int as waiting from pg_locks l join pg_stat_activity a using (pid)
+            where not l.granted and a.datname = current_database()`;
+          return (row?.waiting ?? 0) > 0;
+        },
+        { message: "the second request to wait for the holder" },
+      );
+      await holder`rollback`;
+      expect(await second).toEqual({ placed: true, orderCount: 1 });
+    } finally {
+      holder.release();
+    }
   });
 
   it("purges keys older than 24 hours only", async () => {
-    const store = idempotencyStore(database.db);
-    await store.claim("k-old", answer("old"));
+    await placeWithKey("k-old", "c-purge");
     await database.sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'k-old'`;
-    await store.claim("k-young", answer("young"));
+    await placeWithKey("k-young", "c-purge");
     await database.sql`update idempotency_keys set created_at = now() - interval '23 hours' where key = 'k-young'`;
     expect(await purgeIdempotencyKeys(database.db)).toBeGreaterThanOrEqual(1);
     const keys = await database.sql`select key from idempotency_keys where key in ('k-old', 'k-young')`;

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -16,6 +15,7 @@ import Fastify, {
 import type { Readiness } from "../readiness.js";
 import { answerClientError, answerFrameworkError, installErrorHandling } from "./error-handler.js";
 import { registerMetrics } from "./metrics.js";
+import { securityHeaders } from "./security-headers.js";
 import { registerServerSpans, requestContext, routePattern } from "./server-span.js";
 import { containsUnstorableText } from "./storable-text.js";
 
@@ -65,6 +65,8 @@ export async function buildHttpApp({
     // malformed HTTP get the same {"error","message"} answer as everything else.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // Requests that arrive while closing are answered below, in the contract's error shape.
+    return503OnClosing: false,
     ajv: {
       customOptions: {
         // Unknown fields are refused (400), never stripped; types are never coerced.
@@ -112,25 +114,56 @@ export async function buildHttpApp({
     done();
   });
 
+  // A line per request only at debug: at info it was a synchronous stdout write per request
+  // (and the request metric and span already count them). 5xx answers stay at warn; errors
+  // and 4xx reasons are logged by the error handler.
   app.addHook("onResponse", (request, reply, done) => {
-    const log = () =>
-      request.log.info(
-        {
-          method: request.method,
-          route: routePattern(request),
-          url: request.url,
-          statusCode: reply.statusCode,
-          durationMs: Math.round(reply.elapsedTime * 10) / 10,
-        },
-        "request completed",
-      );
-    const ctx = requestContext(request);
-    if (ctx) context.with(ctx, log);
-    else log();
+    const level = reply.statusCode >= 500 ? "warn" : "debug";
+    // request.log is a child of the pino logger given as loggerInstance.
+    if ((request.log as Logger).isLevelEnabled(level)) {
+      const log = () =>
+        request.log[level](
+          {
+            method: request.method,
+            route: routePattern(request),
+            url: request.url,
+            statusCode: reply.statusCode,
+            durationMs: Math.round(reply.elapsedTime * 10) / 10,
+          },
+          "request completed",
+        );
+      const ctx = requestContext(request);
+      if (ctx) context.with(ctx, log);
+      else log();
+    }
     done();
   });
 
-  await app.register(helmet, { contentSecurityPolicy: false });
+  const headers = await securityHeaders({ contentSecurityPolicy: false });
+  // From close() on, every answer ends its connection, so a kept-alive client stops reusing
+  // it and close() completes without tearing down a connection a request may be crossing;
+  // a request that arrives now is refused in the contract's shape, to be sent again later.
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onRequest", (_request, reply, done) => {
+    reply.headers(headers);
+    if (closing) {
+      void reply
+        .header("connection", "close")
+        .header("retry-after", "1")
+        .code(503)
+        .send({ error: "service_unavailable", message: "the service is shutting down; retry shortly" });
+      return;
+    }
+    done();
+  });
+  app.addHook("onSend", (_request, reply, _payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done();
+  });
   await app.register(swagger, {
     openapi: { info: { title: `stockflow ${service}`, version } },
   });

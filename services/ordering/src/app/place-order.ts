@@ -1,9 +1,9 @@
-import { customerBecameVipV1, orderPlacedV1 } from "@stockflow/contracts";
+import { type Contract, customerBecameVipV1, type EventOf, orderPlacedV1 } from "@stockflow/contracts";
 import { annotateSpan } from "@stockflow/telemetry";
-import { becameVipAt } from "../domain/customer.js";
+import { VIP_ORDER_COUNT } from "../domain/customer.js";
 import { createOrder } from "../domain/order.js";
 import { IdempotencyKeyReused } from "./errors.js";
-import type { HandlerDeps, Transaction } from "./ports.js";
+import type { HandlerDeps, OrderIntake, OutgoingEvent } from "./ports.js";
 
 export interface PlaceOrder {
   customerId: string;
@@ -19,43 +19,62 @@ export interface OrderAccepted {
   replayed: boolean;
 }
 
+const event = <C extends Contract>(
+  contract: C,
+  payload: EventOf<C>,
+  atOrderCount?: number,
+): OutgoingEvent => ({
+  contract,
+  payload,
+  ...(atOrderCount !== undefined ? { atOrderCount } : {}),
+});
+
 /**
  * Stores a new order with pending lines, counts it for the customer and enqueues
- * `order_placed` (and `customer_became_vip` on the third order), all in the caller's
- * transaction. Allocation answers later, by events.
+ * `order_placed` (and `customer_became_vip` on the third order), all in one atomic write.
+ * Allocation answers later, by events.
  */
 export async function placeOrder(
   deps: HandlerDeps,
-  tx: Transaction,
+  intake: OrderIntake,
   cmd: PlaceOrder,
 ): Promise<OrderAccepted> {
   const orderId = deps.newId();
-  if (cmd.idempotency) {
-    const { key, requestHash } = cmd.idempotency;
-    const earlier = await tx.idempotency.claim(key, {
-      requestHash,
-      statusCode: 202,
-      response: { orderId, status: "pending" },
-    });
-    if (earlier) {
-      if (earlier.requestHash !== requestHash) throw new IdempotencyKeyReused();
-      annotateSpan({ orderId: String(earlier.response.orderId) });
-      return { orderId: String(earlier.response.orderId), status: "pending", replayed: true };
-    }
-  }
-  annotateSpan({ orderId });
   const now = deps.clock.now();
   const order = createOrder({ orderId, customerId: cmd.customerId, lines: cmd.lines, now });
-  await tx.orders.add(order);
-  const orderCount = await tx.customers.countOrder(cmd.customerId);
-  await tx.events.enqueue(orderPlacedV1, {
-    orderId,
-    customerId: cmd.customerId,
-    lines: order.lines.map(({ sku, qty }) => ({ sku, qty })),
-    placedAt: now.toISOString(),
+  annotateSpan({ orderId });
+  const events = [
+    event(orderPlacedV1, {
+      orderId,
+      customerId: cmd.customerId,
+      lines: order.lines.map(({ sku, qty }) => ({ sku, qty })),
+      placedAt: now.toISOString(),
+    }),
+    // The count is known only inside the write: the event goes with the one count at which
+    // the customer becomes VIP (see becameVipAt), so only the order that reaches it writes it.
+    event(customerBecameVipV1, { customerId: cmd.customerId, orderCount: VIP_ORDER_COUNT }, VIP_ORDER_COUNT),
+  ];
+  const result = await intake.place({
+    order,
+    events,
+    ...(cmd.idempotency
+      ? {
+          idempotency: {
+            key: cmd.idempotency.key,
+            answer: {
+              requestHash: cmd.idempotency.requestHash,
+              statusCode: 202,
+              response: { orderId, status: "pending" },
+            },
+          },
+        }
+      : {}),
   });
-  if (becameVipAt(orderCount)) {
-    await tx.events.enqueue(customerBecameVipV1, { customerId: cmd.customerId, orderCount });
+  if (!result.placed) {
+    const { earlier } = result;
+    if (earlier.requestHash !== cmd.idempotency?.requestHash) throw new IdempotencyKeyReused();
+    annotateSpan({ orderId: String(earlier.response.orderId) });
+    return { orderId: String(earlier.response.orderId), status: "pending", replayed: true };
   }
   return { orderId, status: "pending", replayed: false };
 }

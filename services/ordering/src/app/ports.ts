@@ -3,7 +3,6 @@ import type { Customer } from "../domain/customer.js";
 import type { Order, OrderLine } from "../domain/order.js";
 
 export interface OrderRepository {
-  add(order: Order): Promise<void>;
   /** Loads the order and locks it until the transaction ends, so updates of one order serialize. */
   getForUpdate(orderId: string): Promise<Order | undefined>;
   get(orderId: string): Promise<Order | undefined>;
@@ -12,11 +11,6 @@ export interface OrderRepository {
 }
 
 export interface CustomerRepository {
-  /**
-   * Adds one order to the customer (creating them at their first) and returns the new
-   * count. The row lock it takes serializes concurrent orders of one customer.
-   */
-  countOrder(customerId: string): Promise<number>;
   get(customerId: string): Promise<Customer | undefined>;
 }
 
@@ -26,12 +20,35 @@ export interface StoredAnswer {
   response: Record<string, unknown>;
 }
 
-export interface IdempotencyStore {
-  /**
-   * Claims `key` for this request and stores its answer. When another request holds the
-   * key, waits for its transaction and returns the answer it stored instead.
-   */
-  claim(key: string, answer: StoredAnswer): Promise<StoredAnswer | undefined>;
+/** An event to write to the outbox together with a new order. */
+export interface OutgoingEvent<C extends Contract = Contract> {
+  contract: C;
+  payload: EventOf<C>;
+  /** Written only when the customer's order count, this order included, is this number. */
+  atOrderCount?: number;
+}
+
+export interface NewOrderRecord {
+  order: Order;
+  events: readonly OutgoingEvent[];
+  /** Claims the key for this request and stores its answer, before anything else. */
+  idempotency?: { key: string; answer: StoredAnswer };
+}
+
+export type IntakeResult =
+  | { placed: true; orderCount: number }
+  /** Another request holds the key: nothing was written, this is the answer it stored. */
+  | { placed: false; earlier: StoredAnswer };
+
+/**
+ * Takes new orders, each an atomic write of its own (a statement may carry several): with
+ * a key, the key is claimed first (when another request holds it, this waits for that request's commit
+ * and returns its answer instead, writing nothing); then the order and its lines are
+ * stored, the order is counted for the customer (creating them at their first), and the
+ * events are written to the outbox. Concurrent orders of one customer get distinct counts.
+ */
+export interface OrderIntake {
+  place(record: NewOrderRecord): Promise<IntakeResult>;
 }
 
 export interface EventSink {
@@ -43,7 +60,6 @@ export interface EventSink {
 export interface Transaction {
   orders: OrderRepository;
   customers: CustomerRepository;
-  idempotency: IdempotencyStore;
   events: EventSink;
 }
 
@@ -52,6 +68,8 @@ export interface UnitOfWork {
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Reads outside a transaction (one statement each, no locks). */
   read<T>(work: (repos: Pick<Transaction, "orders" | "customers">) => Promise<T>): Promise<T>;
+  /** New orders, each atomic on its own, without a transaction around them (see OrderIntake). */
+  intake: OrderIntake;
 }
 
 export interface Clock {

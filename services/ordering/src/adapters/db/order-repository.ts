@@ -36,19 +36,6 @@ export function orderRepository(db: Executor): OrderRepository {
       .orderBy(asc(orderLines.position));
 
   return {
-    async add(order) {
-      await db.insert(orders).values({
-        orderId: order.orderId,
-        customerId: order.customerId,
-        cancelledAt: order.cancelledAt,
-        createdAt: order.createdAt,
-        updatedAt: order.updatedAt,
-      });
-      await db
-        .insert(orderLines)
-        .values(order.lines.map((l, position) => ({ orderId: order.orderId, position, ...l })));
-    },
-
     get: async (orderId) => (couldBeStored(orderId) ? toOrder(await select(orderId)) : undefined),
 
     // Locks the order row and its lines: allocation reports and a cancellation of one

@@ -1,8 +1,9 @@
 import type { Contract, EventOf } from "@stockflow/contracts";
+import type { Logger } from "@stockflow/telemetry";
 import type { Transaction, UnitOfWork } from "../../app/ports.js";
 import { customerRepository } from "./customer-repository.js";
 import type { Executor } from "./executor.js";
-import { idempotencyStore } from "./idempotency-store.js";
+import { orderIntake, poolOf, relayWaker } from "./order-intake.js";
 import { orderRepository } from "./order-repository.js";
 
 /** The part of the messaging kit's outbox the unit of work uses. */
@@ -15,16 +16,27 @@ export interface OrderingUnitOfWork extends UnitOfWork {
   bind(tx: Executor): Transaction;
 }
 
-export function createUnitOfWork({ db, outbox }: { db: Executor; outbox: OutboxWriter }): OrderingUnitOfWork {
+export interface UnitOfWorkDeps {
+  /** The service's drizzle database (not a transaction): new orders go through its pool. */
+  db: Executor;
+  outbox: OutboxWriter;
+  logger: Pick<Logger, "warn">;
+}
+
+export function createUnitOfWork({ db, outbox, logger }: UnitOfWorkDeps): OrderingUnitOfWork {
+  const pool = poolOf(db);
+  const wakeRelay = relayWaker(pool, (err) =>
+    logger.warn({ err }, "waking the outbox relay failed; it polls for the rows instead"),
+  );
   const bind = (tx: Executor): Transaction => ({
     orders: orderRepository(tx),
     customers: customerRepository(tx),
-    idempotency: idempotencyStore(tx),
     events: { enqueue: (contract, payload) => outbox.enqueue(tx, contract, payload) },
   });
   return {
     bind,
     run: (work) => db.transaction((tx) => work(bind(tx))),
     read: (work) => work({ orders: orderRepository(db), customers: customerRepository(db) }),
+    intake: orderIntake({ sql: pool, service: "ordering", wakeRelay }),
   };
 }

@@ -49,13 +49,11 @@ export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): v
       }
       const key = request.headers["idempotency-key"];
       const accepted = await answering(() =>
-        uow.run((tx) =>
-          placeOrder(handlers, tx, {
-            customerId: body.customerId,
-            lines: body.lines,
-            ...(key !== undefined ? { idempotency: { key, requestHash: requestHash(body) } } : {}),
-          }),
-        ),
+        placeOrder(handlers, uow.intake, {
+          customerId: body.customerId,
+          lines: body.lines,
+          ...(key !== undefined ? { idempotency: { key, requestHash: requestHash(body) } } : {}),
+        }),
       );
       return reply
         .code(202)
