@@ -2,7 +2,6 @@ import { fileURLToPath } from "node:url";
 import {
   type Consumer,
   connectNats,
-  createOutbox,
   createOutboxRelay,
   ensureStreams,
   type OutboxRelay,
@@ -80,7 +79,7 @@ async function wire(
   clock: Clock,
   redelivery: Redelivery,
 ): Promise<AllocationService> {
-  const unitOfWork = unitOfWorkFactory({ outbox: createOutbox({ service: "allocation" }), clock });
+  const unitOfWork = unitOfWorkFactory({ clock });
   const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
   const deps = { nc, db: database.db, logger, unitOfWork, redelivery };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];

@@ -1,4 +1,4 @@
-import { createOutbox, outbox } from "@stockflow/messaging";
+import { outbox } from "@stockflow/messaging";
 import { asc, gt } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
@@ -9,7 +9,6 @@ import { migratedTestDatabase } from "./support.js";
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 const unitOfWork = unitOfWorkFactory({
-  outbox: createOutbox({ service: "allocation" }),
   clock: { now: () => new Date("2030-01-01T00:00:00Z") },
 });
 let seen = 0;

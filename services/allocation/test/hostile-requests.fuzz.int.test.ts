@@ -1,4 +1,3 @@
-import { createOutbox } from "@stockflow/messaging";
 import type { HttpApp } from "@stockflow/service-kit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +21,6 @@ const REQUEST_DEADLINE_MS = 5_000;
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_fuzz");
   const unitOfWork = unitOfWorkFactory({
-    outbox: createOutbox({ service: "allocation" }),
     clock: systemClock,
   });
   await database.db.transaction((tx) =>

@@ -1,4 +1,5 @@
-import { createOutbox, inbox } from "@stockflow/messaging";
+import { connect } from "node:net";
+import { inbox } from "@stockflow/messaging";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,8 +25,9 @@ interface Statement {
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 let client: postgres.Sql;
 let recording: Statement[] | undefined;
+/** Socket writes to PostgreSQL: what a statement costs the service beyond building it. */
+let writes = 0;
 const unitOfWork = unitOfWorkFactory({
-  outbox: createOutbox({ service: "allocation" }),
   clock: { now: () => new Date("2030-01-01T00:00:00Z") },
 });
 
@@ -34,6 +36,7 @@ beforeAll(async () => {
   client = postgres(database.url, {
     max: 1,
     onnotice: () => {},
+    ...countingWrites(database.url),
     debug: (_connection, text, params) => recording?.push({ text, params: params as unknown[] }),
   });
   const db = drizzle(client);
@@ -65,6 +68,22 @@ beforeAll(async () => {
     analyze;
   `);
 }, 120_000);
+
+/** postgres-js's `socket` option (missing from its types): a connection that counts its writes. */
+function countingWrites(url: string): object {
+  const { hostname, port } = new URL(url);
+  return {
+    socket: () => {
+      const socket = connect(Number(port || 5432), hostname);
+      const write = socket.write.bind(socket);
+      socket.write = ((...args: Parameters<typeof write>) => {
+        writes++;
+        return write(...args);
+      }) as typeof socket.write;
+      return socket;
+    },
+  };
+}
 
 afterAll(async () => {
   await client?.end();
@@ -163,6 +182,55 @@ async function explain(text: string, params: unknown[], options: string): Promis
   return plan;
 }
 
+/** What one message of a batch sent, beyond the batch's begin, inbox insert and commit. */
+interface Cost {
+  statements: string[];
+  writes: number;
+}
+
+const kind = ({ text }: Statement) =>
+  /^\s*select p\.sku/.test(text)
+    ? "read"
+    : /^\s*with p as/.test(text)
+      ? "write"
+      : /insert into "?outbox/.test(text)
+        ? "outbox"
+        : text.trim().split(/\s+/)[0]!.toLowerCase();
+
+/**
+ * Orders placed in one transaction, as the ordering consumer handles a batch of them: the
+ * statements and socket writes of each, and every statement for the plans.
+ */
+async function placedBatch(
+  events: ReturnType<typeof placed>[],
+): Promise<{ costs: Cost[]; all: Statement[] }> {
+  const costs: Cost[] = [];
+  const all: Statement[] = [];
+  await drizzle(client).transaction(async (tx) => {
+    await tx
+      .insert(inbox)
+      .values(
+        events.map(() => ({
+          consumer: "allocation-ordering",
+          messageId: crypto.randomUUID(),
+          subject: "test",
+        })),
+      )
+      .onConflictDoNothing()
+      .returning({ id: inbox.messageId });
+    for (const event of events) {
+      const recorded: Statement[] = [];
+      recording = recorded;
+      writes = 0;
+      await handlers.allocate(unitOfWork(tx), event);
+      costs.push({ statements: recorded.map(kind), writes });
+      all.push(...recorded);
+    }
+    recording = undefined;
+  });
+  return { costs, all };
+}
+
 const placed = (orderId: string, sku: string, qty = 1) => ({
   orderId,
   customerId: "customer-1",
@@ -181,6 +249,21 @@ describe("after 100,000 orders", () => {
       "with",
       "commit",
     ]);
+  });
+
+  it("sends a placed order's write and outbox row together, and reads a product once per batch", async () => {
+    // Prepared statements are parsed once per connection: the first batch prepares them.
+    await placedBatch([placed("warm-1", "SKU-5"), placed("warm-2", "SKU-5"), placed("warm-3", "SKU-6")]);
+    const { costs } = await placedBatch([
+      placed("batch-1", "SKU-6"),
+      placed("batch-2", "SKU-6"),
+      placed("batch-3", "SKU-5"),
+      placed("batch-4", "SKU-6"),
+    ]);
+    // One socket write for the read, one for the product write and the outbox rows.
+    const first = { statements: ["read", "write", "outbox"], writes: 2 };
+    const again = { statements: ["write", "outbox"], writes: 1 };
+    expect(costs).toEqual([first, again, first, again]);
   });
 
   it("reads only the newest lines of a shrinking batch, however many it holds", async () => {
@@ -203,6 +286,9 @@ describe("after 100,000 orders", () => {
     const statements = [
       ...(await message(handlers.allocate, placed("new-2", "SKU-8"))),
       ...(await message(handlers.allocate, placed("new-2b", "EMPTY-3"))),
+      ...(
+        await placedBatch([placed("new-2c", "SKU-8"), placed("new-2d", "SKU-8"), placed("new-2e", "EMPTY-4")])
+      ).all,
       ...(await message(handlers.cancelOrder, { orderId: "new-2", cancelledAt: "2030-01-02T00:00:00Z" })),
       ...(await message(handlers.cancelOrder, { orderId: "wait-17", cancelledAt: "2030-01-02T00:00:00Z" })),
       ...(await message(handlers.registerBatch, { reference: "e-3", sku: "EMPTY-3", qty: 5, eta: null })),

@@ -1,4 +1,3 @@
-import { createOutbox } from "@stockflow/messaging";
 import type { HttpApp } from "@stockflow/service-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
@@ -14,7 +13,6 @@ let app: HttpApp;
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_http");
   const unitOfWork = unitOfWorkFactory({
-    outbox: createOutbox({ service: "allocation" }),
     clock: systemClock,
   });
   const given = <E>(handler: (uow: ReturnType<typeof unitOfWork>, e: E) => Promise<void>, event: E) =>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrizzleProductRepository, loadProductState } from "../src/adapters/db/product-repository.js";
+import { ProductSession } from "../src/adapters/db/product-session.js";
 import { ConcurrencyConflict } from "../src/app/concurrency-conflict.js";
 import type { ProductState } from "../src/domain/state.js";
 import { migratedTestDatabase } from "./support.js";
@@ -168,5 +169,28 @@ describe("the product repository", () => {
       ConcurrencyConflict,
     );
     expect((await loadProductState(database.db, "BRAND-NEW"))?.batches).toHaveLength(1);
+  });
+
+  it("recalls a product within its transaction, and never lets a line it did not read decide", async () => {
+    const doubted = new Set<string>();
+    const waiting = (product: { backorders(): Array<{ orderId: string }> } | undefined) =>
+      product?.backorders().map((b) => b.orderId);
+    await database.db.transaction(async (tx) => {
+      const session = new ProductSession(doubted);
+      await new DrizzleProductRepository(tx, session).get("ROUNDTRIP", { orderIds: ["o1"] });
+      // Recalled, not read: o2's waiting line is assumed absent. Nothing written can check
+      // that, so saving the unchanged product counts as a conflict.
+      const recalled = new DrizzleProductRepository(tx, session);
+      expect(waiting(await recalled.get("ROUNDTRIP", { orderIds: ["o2"] }))).toEqual([]);
+      await expect(recalled.saveChanges(now)).rejects.toBeInstanceOf(ConcurrencyConflict);
+    });
+    await database.db.transaction(async (tx) => {
+      const session = new ProductSession(doubted);
+      await new DrizzleProductRepository(tx, session).get("ROUNDTRIP", { orderIds: ["o1"] });
+      const doubtedLine = await new DrizzleProductRepository(tx, session).get("ROUNDTRIP", {
+        orderIds: ["o2"],
+      });
+      expect(waiting(doubtedLine)).toEqual(["o2"]);
+    });
   });
 });

@@ -1,24 +1,24 @@
 import { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
-import type { DbOrTx, Outbox } from "@stockflow/messaging";
+import { type OutboxRow, outboxRow } from "@stockflow/messaging";
 import type { AllocationEvent } from "../domain/events.js";
 
-/** Queues a domain event as its published contract: the payload is the event without its `type`. */
-export async function enqueueEvent(outbox: Outbox, tx: DbOrTx, event: AllocationEvent): Promise<void> {
+/**
+ * A domain event as the outbox row of its published contract (validated, with its CloudEvents
+ * headers and the trace context current now): the payload is the event without its `type`.
+ */
+export function outboxRowOf(event: AllocationEvent): OutboxRow {
   switch (event.type) {
     case "line_allocated": {
       const { type: _, ...payload } = event;
-      await outbox.enqueue(tx, lineAllocatedV1, payload);
-      return;
+      return outboxRow("allocation", lineAllocatedV1, payload);
     }
     case "line_deallocated": {
       const { type: _, ...payload } = event;
-      await outbox.enqueue(tx, lineDeallocatedV1, payload);
-      return;
+      return outboxRow("allocation", lineDeallocatedV1, payload);
     }
     case "out_of_stock": {
       const { type: _, ...payload } = event;
-      await outbox.enqueue(tx, outOfStockV1, payload);
-      return;
+      return outboxRow("allocation", outOfStockV1, payload);
     }
   }
 }

@@ -16,7 +16,8 @@ export interface ProductNeeds {
 
 /**
  * Products loaded in one unit of work; the same SKU asked twice gives the same object (the
- * needs of its first load stand).
+ * needs of its first load stand). Units of one transaction may start from what an earlier
+ * one read or wrote instead of reading again; what they decide is what a fresh read gives.
  */
 export interface ProductRepository {
   /** The product of this SKU, or undefined when nothing is known about it. */
@@ -28,9 +29,10 @@ export interface ProductRepository {
 }
 
 /**
- * One handler's changes. `commit` saves every product changed through `products`
- * (throwing ConcurrencyConflict when another writer got there first) and queues `events`
- * for publication in the order given, all in the transaction the unit runs in.
+ * One handler's changes. `commit` saves every product changed through `products` and queues
+ * `events` for publication in the order given, all in the transaction the unit runs in. It
+ * throws ConcurrencyConflict when another writer got there first: the transaction must then
+ * be rolled back (what was sent with the save may have been written) and handled again.
  */
 export interface UnitOfWork {
   readonly products: ProductRepository;

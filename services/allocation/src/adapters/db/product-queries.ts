@@ -1,7 +1,7 @@
 import type { DbOrTx as Db } from "@stockflow/messaging";
-import { type SQL, sql } from "drizzle-orm";
 import type { ProductNeeds } from "../../app/ports.js";
 import type { AllocationState, ProductState } from "../../domain/state.js";
+import { Params, send } from "./statement.js";
 
 // The reads of the product repository as plain SQL: one statement brings the product rows
 // and, per product, its children as JSON arrays, so a load is one round trip whatever it needs.
@@ -18,25 +18,20 @@ interface ProductRow {
   backorders: BackorderTuple[];
 }
 
-const none = sql`'[]'::json`;
+/** Which products a load reads: the condition over `products p`, its values added to `params`. */
+export type ProductsWhere = (params: Params) => string;
 
-/**
- * Rows of a raw statement. `DbOrTx` leaves the driver open, so `execute` is typed unknown;
- * the service's driver (postgres-js) answers an array of row objects.
- */
-export async function rowsOf<T>(db: Db, query: SQL): Promise<T[]> {
-  return (await db.execute(query)) as unknown as T[];
-}
+const none = `'[]'::json`;
 
 /** The rows of `orderIds` in the table aliased `alias` (with `<alias>.sku = p.sku`: the (order_id, sku) key). */
-function linesOf(alias: "a" | "w", orderIds: readonly string[]): SQL {
-  return sql`${sql.raw(alias)}.order_id = any(${sql.param(orderIds)}::text[])`;
+function linesOf(params: Params, alias: "a" | "w", orderIds: readonly string[]): string {
+  return `${alias}.order_id = any(${params.add(orderIds, "text[]")})`;
 }
 
 /** The order's own allocated lines on the product, by the (order_id, sku) key. */
-function orderLines(orderIds: readonly string[]): SQL {
-  return sql`select a.order_id, a.batch_ref, a.qty, a.allocated_version from allocations a
-    where ${linesOf("a", orderIds)} and a.sku = p.sku`;
+function orderLines(params: Params, orderIds: readonly string[]): string {
+  return `select a.order_id, a.batch_ref, a.qty, a.allocated_version from allocations a
+    where ${linesOf(params, "a", orderIds)} and a.sku = p.sku`;
 }
 
 /**
@@ -46,45 +41,49 @@ function orderLines(orderIds: readonly string[]): SQL {
  * backwards, are always enough. In the same statement as the batch's total, so both come
  * from one snapshot.
  */
-function newestOf({ reference, qty }: NonNullable<ProductNeeds["resize"]>): SQL {
-  const excess = sql`(select greatest(b.allocated - ${qty}::int, 0) from batches b where b.reference = ${reference})`;
-  return sql`select r.order_id, r.batch_ref, r.qty, r.allocated_version from (
+function newestOf(params: Params, { reference, qty }: NonNullable<ProductNeeds["resize"]>): string {
+  const ref = params.add(reference, "text");
+  const excess = `(select greatest(b.allocated - ${params.add(qty, "int")}, 0) from batches b where b.reference = ${ref})`;
+  return `select r.order_id, r.batch_ref, r.qty, r.allocated_version from (
       select n.*, sum(n.qty) over (order by n.allocated_version desc rows unbounded preceding) as running
       from (
         select a.order_id, a.batch_ref, a.qty, a.allocated_version from allocations a
-        where a.batch_ref = ${reference} and a.sku = p.sku
+        where a.batch_ref = ${ref} and a.sku = p.sku
         order by a.allocated_version desc limit coalesce(${excess}, 0)
       ) n
     ) r where r.running - r.qty < coalesce(${excess}, 0)`;
 }
 
 /** Products matching `where` (over `products p`), each with every batch and what `needs` asks for. */
-export async function loadProducts(db: Db, where: SQL, needs: ProductNeeds): Promise<ProductState[]> {
+export async function loadProducts(
+  db: Db,
+  where: ProductsWhere,
+  needs: ProductNeeds,
+): Promise<ProductState[]> {
+  const params = new Params();
   const orderIds = needs.orderIds ?? [];
   const lineSources = [
-    ...(orderIds.length ? [orderLines(orderIds)] : []),
-    ...(needs.resize ? [newestOf(needs.resize)] : []),
+    ...(orderIds.length ? [orderLines(params, orderIds)] : []),
+    ...(needs.resize ? [newestOf(params, needs.resize)] : []),
   ];
   const allocated = lineSources.length
-    ? sql`(select coalesce(json_agg(json_build_array(x.order_id, x.batch_ref, x.qty, x.allocated_version)), '[]')
-           from (${sql.join(lineSources, sql` union `)}) x)`
+    ? `(select coalesce(json_agg(json_build_array(x.order_id, x.batch_ref, x.qty, x.allocated_version)), '[]')
+           from (${lineSources.join(" union ")}) x)`
     : none;
   // The whole queue, or only the order's own waiting lines.
-  const waitingWhere = needs.queue ? sql`true` : orderIds.length ? linesOf("w", orderIds) : undefined;
+  const waitingWhere = needs.queue ? "true" : orderIds.length ? linesOf(params, "w", orderIds) : undefined;
   const waiting = waitingWhere
-    ? sql`(select coalesce(json_agg(json_build_array(w.order_id, w.qty, w.since_version)), '[]')
+    ? `(select coalesce(json_agg(json_build_array(w.order_id, w.qty, w.since_version)), '[]')
            from backorders w where ${waitingWhere} and w.sku = p.sku)`
     : none;
-  const rows = await rowsOf<ProductRow>(
-    db,
-    sql`
+  const text = `
     select p.sku, p.version,
       (select coalesce(json_agg(json_build_array(b.reference, b.qty, b.eta, b.registered_version, b.allocated)), '[]')
        from batches b where b.sku = p.sku) as batches,
       ${allocated} as allocations,
       ${waiting} as backorders
-    from products p where ${where}`,
-  );
+    from products p where ${where(params)}`;
+  const rows = await send<ProductRow>(db, { text, params: params.values });
   return rows.map((r) => ({
     sku: r.sku,
     version: r.version,

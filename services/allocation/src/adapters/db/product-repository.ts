@@ -1,11 +1,12 @@
 import type { DbOrTx as Db } from "@stockflow/messaging";
-import { type SQL, sql } from "drizzle-orm";
 import { ConcurrencyConflict } from "../../app/concurrency-conflict.js";
 import type { ProductNeeds, ProductRepository } from "../../app/ports.js";
 import { Product } from "../../domain/product.js";
 import type { ProductState } from "../../domain/state.js";
-import { loadProducts, rowsOf } from "./product-queries.js";
+import { loadProducts } from "./product-queries.js";
+import { ProductSession } from "./product-session.js";
 import { saveStatement } from "./product-writes.js";
+import { send, settleInOrder } from "./statement.js";
 
 /** Reads the products of these SKUs with what `needs` asks for (one statement); unknown SKUs are absent. */
 export async function loadProductStates(
@@ -14,7 +15,7 @@ export async function loadProductStates(
   needs: ProductNeeds = {},
 ): Promise<ProductState[]> {
   if (skus.length === 0) return [];
-  return loadProducts(db, sql`p.sku = any(${sql.param(skus)}::text[])`, needs);
+  return loadProducts(db, (params) => `p.sku = any(${params.add(skus, "text[]")})`, needs);
 }
 
 /** Reads one product with what `needs` asks for; undefined when its row does not exist. */
@@ -30,6 +31,10 @@ interface Tracked {
   readonly product: Product;
   /** Whether its row exists (a product this unit creates is inserted, not updated). */
   readonly stored: boolean;
+  /** Orders whose lines on it the product holds every one of. */
+  readonly orders: ReadonlySet<string>;
+  /** Orders of `orders` assumed to have no line on it (recalled, not read): the save checks. */
+  readonly unread: readonly string[];
 }
 
 /**
@@ -38,59 +43,103 @@ interface Tracked {
  * product row from the loaded version to the new one. A concurrent writer either waits for
  * this one's commit and then finds 0 rows (ConcurrencyConflict), or this one does; nothing
  * else of that statement is written when the version moved.
+ *
+ * Products this transaction read or wrote before (an earlier message of the same batch) come
+ * from its `session` instead of a read; see ProductSession.
  */
 export class DrizzleProductRepository implements ProductRepository {
   private readonly tracked = new Map<string, Tracked>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly session: ProductSession = new ProductSession(),
+  ) {}
 
   async get(sku: string, needs: ProductNeeds = {}): Promise<Product | undefined> {
-    const known = this.tracked.get(sku);
-    if (known) return known.product;
-    const [state] = await loadProductStates(this.db, [sku], needs);
-    return state ? this.track(state) : undefined;
+    await this.fetch([sku], needs);
+    return this.tracked.get(sku)?.product;
   }
 
   async getOrCreate(skus: readonly string[], needs: ProductNeeds = {}): Promise<Product[]> {
-    const missing = [...new Set(skus.filter((sku) => !this.tracked.has(sku)))];
-    for (const state of await loadProductStates(this.db, missing, needs)) this.track(state);
+    await this.fetch(skus, needs);
     return skus.map((sku) => {
       const known = this.tracked.get(sku);
       if (known) return known.product;
       const product = Product.create(sku);
-      this.tracked.set(sku, { product, stored: false });
+      this.tracked.set(sku, { product, stored: false, orders: new Set(needs.orderIds), unread: [] });
       return product;
     });
   }
 
   async withOrder(orderId: string, needs: Omit<ProductNeeds, "orderIds"> = {}): Promise<Product[]> {
+    const all = { ...needs, orderIds: [orderId] };
     const states = await loadProducts(
       this.db,
-      sql`p.sku in (select sku from allocations where order_id = ${orderId}
-                    union select sku from backorders where order_id = ${orderId})`,
-      { ...needs, orderIds: [orderId] },
+      (params) => {
+        const order = params.add(orderId, "text");
+        return `p.sku in (select sku from allocations where order_id = ${order}
+                    union select sku from backorders where order_id = ${order})`;
+      },
+      all,
     );
     return states
-      .map((state) => this.tracked.get(state.sku)?.product ?? this.track(state))
+      .map((state) => this.tracked.get(state.sku)?.product ?? this.read(state, all))
       .sort((x, y) => (x.sku < y.sku ? -1 : 1));
   }
 
-  /** Writes every changed product, in SKU order so that two multi-SKU writers cannot deadlock. */
+  /**
+   * Writes every changed product, in SKU order so that two multi-SKU writers cannot deadlock.
+   * Every statement is sent before this returns its promise: one pipeline with whatever the
+   * caller sends next.
+   */
   async saveChanges(now: Date): Promise<void> {
-    const changed = [...this.tracked.values()]
-      .map(({ product, stored }) => ({ changes: product.changes(), stored }))
-      .filter(({ changes }) => changes.version !== changes.loadedVersion)
-      .sort((x, y) => (x.changes.sku < y.changes.sku ? -1 : 1));
-    for (const { changes, stored } of changed) {
-      const statement: SQL = saveStatement(changes, stored, now);
-      const [row] = await rowsOf<{ written: number }>(this.db, statement);
-      if (!row || row.written === 0) throw new ConcurrencyConflict(changes.sku, changes.loadedVersion);
+    const bySku = [...this.tracked.values()].sort((x, y) => (x.product.sku < y.product.sku ? -1 : 1));
+    const writes = bySku.map((tracked) => ({ tracked, changes: tracked.product.changes() }));
+    for (const { tracked, changes } of writes) {
+      // Only a write checks what was assumed: a product left as it was recalled might have
+      // changed had its order's line been read (no handler does that; it is retried reading).
+      if (changes.version === changes.loadedVersion && tracked.unread.length > 0) this.conflict(tracked);
     }
+    const sent = writes
+      .filter(({ changes }) => changes.version !== changes.loadedVersion)
+      .map(async ({ tracked, changes }) => {
+        const { stored, unread } = tracked;
+        const [row] = await send<{ written: number }>(
+          this.db,
+          saveStatement(changes, { stored, unread, now }),
+        );
+        if (!row || row.written === 0) this.conflict(tracked);
+        this.session.wrote(tracked.product.snapshot(), tracked.orders);
+      });
+    await settleInOrder(sent);
   }
 
-  private track(state: ProductState): Product {
-    const product = Product.restore(state);
-    this.tracked.set(state.sku, { product, stored: true });
+  private conflict({ product, unread }: Tracked): never {
+    if (unread.length > 0) this.session.doubt(product.sku, unread);
+    throw new ConcurrencyConflict(product.sku, product.changes().loadedVersion);
+  }
+
+  /** Tracks the product of each SKU not tracked yet: recalled from the session, or read (one statement). */
+  private async fetch(skus: readonly string[], needs: ProductNeeds): Promise<void> {
+    const toRead: string[] = [];
+    for (const sku of new Set(skus)) {
+      if (this.tracked.has(sku)) continue;
+      const recalled = this.session.recall(sku, needs);
+      if (!recalled) {
+        toRead.push(sku);
+        continue;
+      }
+      const orders = new Set([...recalled.orders, ...(needs.orderIds ?? [])]);
+      const product = Product.restore(recalled.state);
+      this.tracked.set(sku, { product, stored: true, orders, unread: recalled.unread });
+    }
+    for (const state of await loadProductStates(this.db, toRead, needs)) this.read(state, needs);
+  }
+
+  private read(state: ProductState, needs: ProductNeeds): Product {
+    const known = this.session.read(state, needs.orderIds ?? []);
+    const product = Product.restore(known.state);
+    this.tracked.set(state.sku, { product, stored: true, orders: known.orders, unread: [] });
     return product;
   }
 }

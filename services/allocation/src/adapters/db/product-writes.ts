@@ -1,28 +1,49 @@
-import { type SQL, sql } from "drizzle-orm";
 import type { ProductChanges } from "../../domain/changes.js";
+import { Params, type Statement } from "./statement.js";
 
 // The write of one product's changes as one statement: the product row's version check
 // first (CTE `p`), then every child write guarded by it, so a lost race writes nothing and
 // costs one round trip. Rows travel as parallel arrays (unnest) to keep each statement's
 // text, and so its prepared plan, the same whatever the number of rows.
 
-const guard = sql`exists (select 1 from p)`;
-const list = (values: readonly unknown[], type: string) => sql`${sql.param(values)}::${sql.raw(type)}[]`;
+const guard = "exists (select 1 from p)";
 
-function productRow(c: ProductChanges, stored: boolean, at: string): SQL {
-  return stored
-    ? sql`update products set version = ${c.version}::int, updated_at = ${at}::timestamptz
-          where sku = ${c.sku} and version = ${c.loadedVersion}::int returning sku`
-    : sql`insert into products (sku, version, updated_at) values (${c.sku}, ${c.version}::int, ${at}::timestamptz)
+/**
+ * The product row's move from the loaded version to the new one, or its creation. With
+ * `unread` (orders whose lines on this product were assumed absent, not read), it moves
+ * only if none of them has a line here either.
+ */
+function productRow(
+  params: Params,
+  sku: string,
+  c: ProductChanges,
+  { stored, unread, at }: { stored: boolean; unread: readonly string[]; at: string },
+): string {
+  const version = params.add(c.version, "int");
+  const updatedAt = params.add(at, "timestamptz");
+  if (!stored) {
+    return `insert into products (sku, version, updated_at) values (${sku}, ${version}, ${updatedAt})
           on conflict do nothing returning sku`;
+  }
+  const loaded = params.add(c.loadedVersion, "int");
+  let absent = "";
+  if (unread.length) {
+    const orders = params.add(unread, "text[]");
+    absent = `
+          and not exists (select 1 from allocations a where a.order_id = any(${orders}) and a.sku = ${sku})
+          and not exists (select 1 from backorders w where w.order_id = any(${orders}) and w.sku = ${sku})`;
+  }
+  return `update products set version = ${version}, updated_at = ${updatedAt}
+          where sku = ${sku} and version = ${loaded}${absent} returning sku`;
 }
 
-function childWrites(c: ProductChanges): SQL[] {
-  const sku = sql`${c.sku}::text`;
-  const steps: SQL[] = [];
+/** `sku` is the placeholder of the product's SKU. */
+function childWrites(params: Params, sku: string, c: ProductChanges): string[] {
+  const list = (values: readonly unknown[], type: string) => params.add(values, `${type}[]`);
+  const steps: string[] = [];
   const { inserted, updated } = c.batches;
   if (inserted.length) {
-    steps.push(sql`batches_in as (
+    steps.push(`batches_in as (
       insert into batches (reference, sku, qty, eta, registered_version, allocated)
       select t.reference, ${sku}, t.qty, t.eta::date, t.registered, t.allocated
       from unnest(${list(
@@ -44,7 +65,7 @@ function childWrites(c: ProductChanges): SQL[] {
       where ${guard})`);
   }
   if (updated.length) {
-    steps.push(sql`batches_up as (
+    steps.push(`batches_up as (
       update batches b set qty = t.qty, eta = t.eta::date, allocated = t.allocated
       from unnest(${list(
         updated.map((b) => b.reference),
@@ -63,13 +84,13 @@ function childWrites(c: ProductChanges): SQL[] {
   }
   // Deletes take only rows that end removed; a line that moved is rewritten in place below.
   if (c.allocations.removed.length) {
-    steps.push(sql`allocations_out as (
+    steps.push(`allocations_out as (
       delete from allocations where order_id = any(${list(c.allocations.removed, "text")})
       and sku = ${sku} and ${guard})`);
   }
   const placed = c.allocations.written;
   if (placed.length) {
-    steps.push(sql`allocations_in as (
+    steps.push(`allocations_in as (
       insert into allocations (order_id, sku, batch_ref, qty, allocated_version)
       select t.order_id, ${sku}, t.batch_ref, t.qty, t.allocated_version
       from unnest(${list(
@@ -90,13 +111,13 @@ function childWrites(c: ProductChanges): SQL[] {
       set batch_ref = excluded.batch_ref, qty = excluded.qty, allocated_version = excluded.allocated_version)`);
   }
   if (c.backorders.removed.length) {
-    steps.push(sql`backorders_out as (
+    steps.push(`backorders_out as (
       delete from backorders where order_id = any(${list(c.backorders.removed, "text")})
       and sku = ${sku} and ${guard})`);
   }
   const waiting = c.backorders.written;
   if (waiting.length) {
-    steps.push(sql`backorders_in as (
+    steps.push(`backorders_in as (
       insert into backorders (order_id, sku, qty, since_version)
       select t.order_id, ${sku}, t.qty, t.since_version
       from unnest(${list(
@@ -117,11 +138,20 @@ function childWrites(c: ProductChanges): SQL[] {
 
 /**
  * One statement writing `c`; it returns `written` = 1 when the product row moved from
- * `c.loadedVersion` (or was created), 0 when another transaction got there first (and then
- * nothing else was written).
+ * `c.loadedVersion` (or was created), 0 when another transaction got there first, or a line
+ * of an `unread` order exists after all (and then nothing else was written).
  */
-export function saveStatement(c: ProductChanges, stored: boolean, now: Date): SQL {
-  const steps = childWrites(c).map((step) => sql`, ${step}`);
-  return sql`with p as (${productRow(c, stored, now.toISOString())})${sql.join(steps)}
-    select count(*)::int as written from p`;
+export function saveStatement(
+  c: ProductChanges,
+  { stored, unread = [], now }: { stored: boolean; unread?: readonly string[]; now: Date },
+): Statement {
+  const params = new Params();
+  const sku = params.add(c.sku, "text");
+  const product = productRow(params, sku, c, { stored, unread, at: now.toISOString() });
+  const steps = childWrites(params, sku, c).map((step) => `, ${step}`);
+  return {
+    text: `with p as (${product})${steps.join("")}
+    select count(*)::int as written from p`,
+    params: params.values,
+  };
 }

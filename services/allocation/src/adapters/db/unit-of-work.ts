@@ -1,22 +1,43 @@
-import type { DbOrTx, Outbox } from "@stockflow/messaging";
+import type { DbOrTx } from "@stockflow/messaging";
+import { is } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
-import { enqueueEvent } from "../outgoing.js";
+import { outboxRowOf } from "../outgoing.js";
+import { outboxInsert } from "./outbox-writes.js";
 import { DrizzleProductRepository } from "./product-repository.js";
+import { ProductSession } from "./product-session.js";
+import { send, settleInOrder } from "./statement.js";
 
 /** Builds a unit of work over a transaction that its caller (the message consumer) opens and commits. */
 export type UnitOfWorkFactory = (tx: DbOrTx) => UnitOfWork;
 
-export function unitOfWorkFactory({ outbox, clock }: { outbox: Outbox; clock: Clock }): UnitOfWorkFactory {
+export function unitOfWorkFactory({ clock }: { clock: Clock }): UnitOfWorkFactory {
+  // One session per transaction: the units of a consumer batch share what they read and
+  // wrote, and a retried or split batch, in a new transaction, starts from nothing.
+  const sessions = new WeakMap<DbOrTx, ProductSession>();
+  const doubted = new Set<string>();
+  const sessionOf = (tx: DbOrTx) => {
+    // Outside a transaction every statement commits alone: nothing read stays true.
+    if (!is(tx, PgTransaction)) return new ProductSession(doubted);
+    const session = sessions.get(tx) ?? new ProductSession(doubted);
+    sessions.set(tx, session);
+    return session;
+  };
   return (tx) => {
-    const products = new DrizzleProductRepository(tx);
+    const products = new DrizzleProductRepository(tx, sessionOf(tx));
     return {
       products,
       async commit(events: readonly AllocationEvent[]) {
-        // Products first: their row locks make a later writer of the same SKU wait, so its
-        // outbox rows get higher ids and the relay publishes per SKU in commit order.
-        await products.saveChanges(clock.now());
-        for (const event of events) await enqueueEvent(outbox, tx, event);
+        // Validated before anything is sent: an event its contract refuses writes nothing.
+        const rows = events.map(outboxRowOf);
+        // Sent together, one round trip: PostgreSQL runs them in this order, so the product
+        // row locks come first and make a later writer of the same SKU wait, its outbox rows
+        // get higher ids and the relay publishes per SKU in commit order. When a save finds
+        // its version moved, the outbox rows sent after it go with the transaction's rollback.
+        const saved = products.saveChanges(clock.now());
+        const queued = rows.length > 0 ? [send(tx, outboxInsert(rows))] : [];
+        await settleInOrder([saved, ...queued]);
       },
     };
   };
