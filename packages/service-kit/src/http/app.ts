@@ -65,7 +65,8 @@ export async function buildHttpApp({
     // malformed HTTP get the same {"error","message"} answer as everything else.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
-    // Requests that arrive while closing are answered below, in the contract's error shape.
+    // A request that reaches a connection still open while closing is served (the database
+    // and NATS are still there until HTTP has drained), not refused: see the hooks below.
     return503OnClosing: false,
     ajv: {
       customOptions: {
@@ -141,8 +142,10 @@ export async function buildHttpApp({
 
   const headers = await securityHeaders({ contentSecurityPolicy: false });
   // From close() on, every answer ends its connection, so a kept-alive client stops reusing
-  // it and close() completes without tearing down a connection a request may be crossing;
-  // a request that arrives now is refused in the contract's shape, to be sent again later.
+  // it and close() completes without tearing down a connection a request may be crossing.
+  // A request already on its way over an open connection (sent before the signal, read
+  // after it) is served like any other: refusing it would fail a request the client sent
+  // while the service was up.
   let closing = false;
   app.addHook("preClose", (done) => {
     closing = true;
@@ -150,14 +153,6 @@ export async function buildHttpApp({
   });
   app.addHook("onRequest", (_request, reply, done) => {
     reply.headers(headers);
-    if (closing) {
-      void reply
-        .header("connection", "close")
-        .header("retry-after", "1")
-        .code(503)
-        .send({ error: "service_unavailable", message: "the service is shutting down; retry shortly" });
-      return;
-    }
     done();
   });
   app.addHook("onSend", (_request, reply, _payload, done) => {
