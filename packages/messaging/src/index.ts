@@ -6,7 +6,7 @@ export type { DeadLetterReason } from "./dead-letter.js";
 export { DLQ_HEADERS } from "./dead-letter.js";
 export { ContractViolation } from "./errors.js";
 export type { Outbox, OutboxRow } from "./outbox.js";
-export { createOutbox, OUTBOX_CHANNEL, outboxRow } from "./outbox.js";
+export { createOutbox, OUTBOX_CHANNEL, outboxInsert, outboxRow } from "./outbox.js";
 export type { OutboxRelay, OutboxRelayOptions } from "./relay.js";
 export { createOutboxRelay } from "./relay.js";
 export { inbox, outbox } from "./schema.js";

@@ -1,10 +1,9 @@
-import type { DbOrTx } from "@stockflow/messaging";
+import { type DbOrTx, outboxInsert } from "@stockflow/messaging";
 import { is } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
 import { outboxRowOf } from "../outgoing.js";
-import { outboxInsert } from "./outbox-writes.js";
 import { DrizzleProductRepository } from "./product-repository.js";
 import { ProductSession } from "./product-session.js";
 import { send, settleInOrder } from "./statement.js";
