@@ -13,6 +13,8 @@ import postgres from "postgres";
 import { parseArgs, planOf } from "./lib/args.mjs";
 import { buildIfNeeded } from "./lib/build.mjs";
 import { cpuPerOrder, cpuSnapshot } from "./lib/cpu.mjs";
+import { hotPathPlans } from "./lib/plans.mjs";
+import { prefill } from "./lib/prefill.mjs";
 import { render } from "./lib/report.mjs";
 import { startStack } from "./lib/stack.mjs";
 import { round } from "./lib/stats.mjs";
@@ -98,7 +100,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(
-      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s>]",
+      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders>]",
     );
     return;
   }
@@ -150,10 +152,14 @@ async function main() {
   });
   const orderingSql = postgres(stack.databases.ordering.url, { max: 1, onnotice: () => {} });
   const allocationSql = postgres(stack.databases.allocation.url, { max: 1, onnotice: () => {} });
-  cleanups.push(() => Promise.all([orderingSql.end({ timeout: 5 }), allocationSql.end({ timeout: 5 })]));
+  const warehouseSql = postgres(stack.databases.warehouse.url, { max: 1, onnotice: () => {} });
+  cleanups.push(() =>
+    Promise.all([orderingSql, allocationSql, warehouseSql].map((sql) => sql.end({ timeout: 5 }))),
+  );
   const nc = await connect({ servers: stack.nats.url, name: "bench-orchestrator" });
   cleanups.push(() => nc.close());
   const jsm = await jetstreamManager(nc);
+  const autovacuumIsOff = async (sql) => (await sql`select current_setting('autovacuum') as v`)[0].v === "off";
   const adminSql = postgres(adminDatabaseUrl(), { max: 1, onnotice: () => {} });
   cleanups.push(() => adminSql.end({ timeout: 5 }));
   const dbNames = Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [d.name, k]));
@@ -177,11 +183,42 @@ async function main() {
       databases: Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [k, d.name])),
     });
 
-  /** Lines in ordering's database, and how many of them read `allocated` (orders have one line each). */
+  /**
+   * Lines in ordering's database, and how many of them read `allocated` (orders have one
+   * line each). With --prefill, only the run's orders: those whose order_placed outbox row
+   * (written in the order's own statement) comes after the prefill's, a range of the outbox
+   * key. In a bench run a line once allocated stays so (nothing is cancelled, no batch
+   * shrinks), so each read starts after the last order up to which every line read allocated:
+   * a poll costs what is still unverified, not what the run wrote so far. Read only while no
+   * order is being placed: an outbox id not committed yet would be passed over.
+   */
+  const verified = { upTo: undefined, orders: 0, lines: 0, allocated: 0 };
   const orderingCounts = async () => {
-    const [row] = await orderingSql`
-      select count(*)::int as lines, count(*) filter (where status = 'allocated')::int as allocated from order_lines`;
-    return row;
+    if (verified.upTo === undefined) {
+      const [row] = await orderingSql`
+        select count(*)::int as lines, count(*) filter (where status = 'allocated')::int as allocated
+        from order_lines`;
+      return row;
+    }
+    const rows = await orderingSql`
+      select o.id::text as id, l.order_id is not null as has_line,
+        coalesce(l.status = 'allocated', false) as allocated
+      from outbox o left join order_lines l on l.order_id = o.payload->>'orderId'
+      where o.id > ${verified.upTo}::bigint and o.subject = 'ordering.order_placed.v1'
+      order by o.id`;
+    let i = 0;
+    for (; i < rows.length && rows[i].allocated; i++) {
+      verified.upTo = rows[i].id;
+      verified.orders++;
+      verified.lines++;
+      verified.allocated++;
+    }
+    const rest = rows.slice(i);
+    return {
+      orders: verified.orders + rest.length,
+      lines: verified.lines + rest.filter((r) => r.has_line).length,
+      allocated: verified.allocated + rest.filter((r) => r.allocated).length,
+    };
   };
   const allAllocatedInOrdering = async (timeoutMs) => {
     const start = Date.now();
@@ -206,6 +243,26 @@ async function main() {
     });
     log("seeding 50 SKUs x 2 batches through warehouse POST /batches");
     await seed(stack);
+    if (opts.prefill) {
+      log(`prefill: ${opts.prefill} historical orders written into the three databases`);
+      result.prefill = await prefill({
+        urls: Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [k, d.url])),
+        skus: SKUS,
+        n: opts.prefill,
+        log,
+      });
+      verified.upTo = result.prefill.orderingOutboxWatermark;
+      log(
+        `  prefill took ${result.prefill.seconds} s (writes ${result.prefill.writeSeconds} s, vacuum analyze ${result.prefill.vacuumAnalyzeSeconds} s, checkpoint ${result.prefill.checkpointSeconds} s)`,
+      );
+      for (const [db, tables] of Object.entries(result.prefill.rows)) {
+        log(
+          `  ${db}: ${Object.entries(tables)
+            .map(([t, n]) => `${t} ${n}`)
+            .join(", ")}`,
+        );
+      }
+    }
 
     // 5. References first, on a quiet stack.
     log("references: raw JetStream publish rate and round trip");
@@ -241,6 +298,14 @@ async function main() {
 
     log("warm-up: 100 orders/s for 2 s");
     await driver.call("runRate", { rate: 100, seconds: 2, drainTimeoutS: 10 });
+    // The machine's PostgreSQL runs with autovacuum off, so nothing would ever give the
+    // planner statistics on the services' tables; a production server's autovacuum would.
+    // Without them it guesses `= any($1)` matches a third of a table and scans it.
+    const analyzed = await autovacuumIsOff(orderingSql);
+    if (analyzed) {
+      await Promise.all([orderingSql, allocationSql, warehouseSql].map((sql) => sql`analyze`));
+      log("  autovacuum is off on this server: ANALYZE run once on each service's database");
+    }
 
     // 1. Step the offered rate until a step no longer keeps up.
     result.steps = [];
@@ -283,7 +348,7 @@ async function main() {
       result.steps.push(step);
       log(
         `  accepted ${s.acceptedPerS}/s, backlog at end ${s.backlogAtWindowEnd} (max ${s.maxBacklog}), drained in ${s.drainMs} ms, ` +
-          `to-bus p50/p99 ${s.toBus.p50}/${s.toBus.p99} ms -> ${step.pass ? "sustained" : `not sustained: ${step.why}`}`,
+          `to-bus p50/p99 ${s.toBus.p50}/${s.toBus.p99} ms (placed ${s.toPlaced.p50}/${s.toPlaced.p99}, then ${s.placedToBus.p50}/${s.placedToBus.p99}) -> ${step.pass ? "sustained" : `not sustained: ${step.why}`}`,
       );
       if (!readBack.ok) {
         log("  letting the backlog drain before going on");
@@ -333,7 +398,7 @@ async function main() {
     delete latency.backlog;
     result.latency = latency;
     log(
-      `  to bus p50/p95/p99 ${latency.toBus.p50}/${latency.toBus.p95}/${latency.toBus.p99} ms; to GET ${latency.toGet.p50}/${latency.toGet.p95}/${latency.toGet.p99} ms`,
+      `  to bus p50/p95/p99 ${latency.toBus.p50}/${latency.toBus.p95}/${latency.toBus.p99} ms (202 -> order_placed ${latency.toPlaced.p50}/${latency.toPlaced.p95}/${latency.toPlaced.p99}, order_placed -> line_allocated ${latency.placedToBus.p50}/${latency.placedToBus.p95}/${latency.placedToBus.p99}); to GET ${latency.toGet.p50}/${latency.toGet.p95}/${latency.toGet.p99} ms`,
     );
 
     if (plan.soakS > 0) {
@@ -414,62 +479,47 @@ async function main() {
     await Promise.all([services.ordering.start(), services.warehouse.start()]);
     const final = await allAllocatedInOrdering(120_000);
 
-    // Nothing lost, nothing twice.
+    // Nothing lost, nothing twice. With --prefill: the run's orders and allocations, while the
+    // batch checks cover every row (the prefill's totals must add up as much as the run's).
     const [alloc] = await allocationSql`
       select (select count(*)::int from allocations) as allocations,
              (select count(*)::int from (
                 select b.reference from batches b join allocations a on a.batch_ref = b.reference
-                group by b.reference, b.qty having sum(a.qty) > b.qty) x) as over_allocated`;
-    const [orders] = await orderingSql`select count(*)::int as n from orders`;
+                group by b.reference, b.qty having sum(a.qty) > b.qty) x) as over_allocated,
+             (select count(*)::int from batches b
+                left join (select batch_ref, sum(qty)::int as qty from allocations group by batch_ref) t
+                  on t.batch_ref = b.reference
+                where b.allocated <> coalesce(t.qty, 0)) as totals_off`;
+    const orders =
+      verified.upTo === undefined
+        ? (await orderingSql`select count(*)::int as n from orders`)[0].n
+        : final.orders;
     const bus = await driver.call("busCounts");
     result.integrity = {
-      orders: orders.n,
+      orders,
       lines: final.lines,
       linesAllocated: final.allocated,
       allAllocated: final.ok,
-      allocations: alloc.allocations,
+      allocations: alloc.allocations - (opts.prefill ?? 0),
       overAllocatedBatches: alloc.over_allocated,
+      batchTotalsOff: alloc.totals_off,
       duplicateLineAllocated: bus.duplicates,
+      ...(opts.prefill ? { prefilledOrders: opts.prefill } : {}),
     };
 
     // Query plans of the hot paths, on the tables as this run left them.
-    const explain = async (client, text, params) => {
-      const rows = await client.unsafe(`explain (analyze, buffers, format json) ${text}`, params);
-      const plan = rows[0]["QUERY PLAN"][0];
-      return {
-        query: text,
-        executionMs: plan["Execution Time"],
-        rows: plan.Plan["Actual Rows"],
-        plan: plan.Plan,
-      };
-    };
-    const [someOrder] = await orderingSql`select order_id from orders order by created_at desc limit 1`;
-    result.plans = {
-      // What allocation reads for a placed order: the order's own line, and the SKU's queue.
-      allocationOrderLine: await explain(
-        allocationSql,
-        "select * from allocations where order_id = any($1) and sku = $2",
-        [[someOrder?.order_id ?? ""], SKUS[0]],
-      ),
-      allocationBackorderQueue: await explain(
-        allocationSql,
-        "select * from backorders where sku = $1 order by since_version",
-        [SKUS[0]],
-      ),
-      allocationLoadBatches: await explain(
-        allocationSql,
-        "select * from batches where sku = $1 order by registered_version",
-        [SKUS[0]],
-      ),
-      orderingOrderLines: await explain(orderingSql, "select * from order_lines where order_id = $1", [
-        someOrder?.order_id ?? "",
-      ]),
-      orderingOutboxPending: await explain(
-        orderingSql,
-        "select id from outbox where published_at is null order by id limit 500",
-        [],
-      ),
-    };
+    log("hot-path query plans (EXPLAIN ANALYZE, custom and generic)");
+    result.plans = await hotPathPlans({
+      ordering: orderingSql,
+      allocation: allocationSql,
+      warehouse: warehouseSql,
+    });
+    const scans = Object.entries(result.plans).filter(([, q]) => q.bigSeqScans.length > 0);
+    log(
+      scans.length === 0
+        ? "  no sequential scan of a table over 10,000 rows on any hot path"
+        : `  sequential scans of big tables: ${scans.map(([k, q]) => `${k} (${q.bigSeqScans.map((x) => x.relation).join(", ")})`).join("; ")}`,
+    );
     const sustained = result.sustained?.ordersPerS;
     result.ratios = {
       e2eOverPgTx: sustained ? round(sustained / postgresRef.txPerS, 3) : undefined,

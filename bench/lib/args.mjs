@@ -6,6 +6,7 @@
  *   --cpu-prof <name>  run that service (ordering|allocation|warehouse) under node --cpu-prof
  *   --steps a,b,c      offered rates (orders/s) to step through
  *   --window <s>       seconds per step
+ *   --prefill <n>      write n historical orders into the databases before the run (README)
  */
 export function parseArgs(argv) {
   const opts = {
@@ -15,6 +16,7 @@ export function parseArgs(argv) {
     cpuProf: [],
     steps: undefined,
     window: undefined,
+    prefill: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,7 +35,10 @@ export function parseArgs(argv) {
         .split(",")
         .map((s) => positive(a, s));
     else if (a === "--window") opts.window = positive(a, next());
-    else if (a === "--help" || a === "-h") opts.help = true;
+    else if (a === "--prefill") {
+      opts.prefill = positive(a, next());
+      if (!Number.isInteger(opts.prefill)) throw new Error(`${a}: expected a whole number of orders`);
+    } else if (a === "--help" || a === "-h") opts.help = true;
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   for (const s of opts.cpuProf) {

@@ -13,6 +13,16 @@ const mb = (x) => (x === undefined || x === null || Number.isNaN(x) ? "-" : `${M
 /** The human-readable report of one run. */
 export function render(r) {
   const out = [];
+  if (r.prefill) {
+    const p = r.prefill;
+    out.push(
+      "",
+      `== prefill: ${p.n} historical orders (${p.customers} customers) in ${p.seconds} s: writes ${p.writeSeconds} s, vacuum analyze ${p.vacuumAnalyzeSeconds} s, checkpoint ${p.checkpointSeconds} s; rows per table after it ==`,
+    );
+    const dbs = Object.keys(p.rows);
+    const tables = [...new Set(dbs.flatMap((db) => Object.keys(p.rows[db])))].sort();
+    out.push(table([["table", ...dbs], ...tables.map((t) => [t, ...dbs.map((db) => p.rows[db][t])])]));
+  }
   out.push("", "== steps (offered rate -> every order allocated?) ==");
   out.push(
     table([
@@ -49,6 +59,8 @@ export function render(r) {
     ["2. latency run: offered orders/s (50% of sustained)", lat?.offeredRate],
     ["   POST -> 202 p50/p95/p99 ms", ms(lat?.post)],
     ["   202 -> line_allocated on the bus p50/p95/p99 ms", ms(lat?.toBus)],
+    ["     of which 202 -> order_placed on the bus", ms(lat?.toPlaced)],
+    ["     and order_placed -> line_allocated", ms(lat?.placedToBus)],
     [`   202 -> GET /orders/:id allocated p50/p95/p99 ms (${lat?.toGet?.n ?? 0} sampled)`, ms(lat?.toGet)],
     ["3. POST /orders alone (allocation stopped): req/s", r.postAlone?.requestsPerS],
     [
@@ -84,9 +96,9 @@ export function render(r) {
     rows.push(["   soak to-bus p50/p95/p99 ms", ms(r.soak.toBus)]);
   }
   rows.push([
-    "integrity: orders / lines allocated / allocations / over-allocated batches / doubled events",
+    `integrity${r.integrity?.prefilledOrders ? " (the run's orders, besides the prefill)" : ""}: orders / lines allocated / allocations / over-allocated batches / batch totals off / doubled events`,
     r.integrity
-      ? `${r.integrity.orders} / ${r.integrity.linesAllocated} / ${r.integrity.allocations} / ${r.integrity.overAllocatedBatches} / ${r.integrity.duplicateLineAllocated}`
+      ? `${r.integrity.orders} / ${r.integrity.linesAllocated} / ${r.integrity.allocations} / ${r.integrity.overAllocatedBatches} / ${r.integrity.batchTotalsOff ?? "-"} / ${r.integrity.duplicateLineAllocated}`
       : "-",
   ]);
   out.push("", "== figures ==", table(rows));
@@ -128,15 +140,28 @@ export function render(r) {
     out.push(table([["phase", ...dbs], ...commitRows.map(([name, c]) => [name, ...dbs.map((k) => c[k])])]));
   }
   if (r.plans) {
-    const node = (p) =>
-      `${p["Node Type"]}${p["Index Name"] ? ` using ${p["Index Name"]}` : ""}${p.Plans ? ` <- ${p.Plans.map(node).join(", ")}` : ""}`;
-    out.push("", "== hot-path query plans (EXPLAIN ANALYZE on the tables this run left) ==");
+    const sizes = r.prefill ? ` (${r.prefill.n} orders prefilled)` : "";
+    out.push("", `== hot-path query plans (EXPLAIN ANALYZE on the tables this run left${sizes}) ==`);
+    const plans = Object.entries(r.plans);
     out.push(
       table([
-        ["query", "plan", "rows", "ms"],
-        ...Object.values(r.plans).map((q) => [q.query, node(q.plan), q.rows, round2(q.executionMs)]),
+        ["hot path", "ms", "rows", "seq scan of a table > 10,000 rows"],
+        ...plans.map(([key, q]) => [
+          key,
+          round2(q.executionMs),
+          q.rows,
+          q.bigSeqScans.length === 0
+            ? "none"
+            : q.bigSeqScans
+                .map((x) => `${x.relation} (${x.tableRows} rows${x.generic ? ", generic plan" : ""})`)
+                .join(", "),
+        ]),
       ]),
     );
+    for (const [key, q] of plans) {
+      out.push(`${key}: ${q.path}`, `    ${q.summary}`);
+      if (q.genericSummary) out.push(`    generic plan: ${q.genericSummary}`);
+    }
   }
   out.push("", "== memory (RSS) ==");
   out.push(

@@ -11,12 +11,15 @@ import { Pool } from "undici";
 import { round, summary } from "../lib/stats.mjs";
 
 const LINE_ALLOCATED = "allocation.line_allocated.v1";
+const ORDER_PLACED = "ordering.order_placed.v1";
 
 const state = {
   /** orderId -> { t202, tBus?, tGet?, sampled } for the phase running now. */
   current: new Map(),
   /** line_allocated seen before its order's 202 arrived (orderId -> time). */
   early: new Map(),
+  /** order_placed seen before its order's 202 arrived (orderId -> time). */
+  earlyPlaced: new Map(),
   /** Every orderId this run has seen a line_allocated for, to count doubles. */
   seen: new Set(),
   duplicates: 0,
@@ -47,14 +50,19 @@ function orderBody() {
   });
 }
 
+/** The orderId of an event on the bus, undefined when its body is not JSON. */
+function orderIdOf(msg) {
+  try {
+    return msg.json().orderId;
+  } catch {
+    return undefined;
+  }
+}
+
 function onLineAllocated(_err, msg) {
   const t = now();
-  let orderId;
-  try {
-    orderId = msg.json().orderId;
-  } catch {
-    return;
-  }
+  const orderId = orderIdOf(msg);
+  if (orderId === undefined) return;
   if (state.seen.has(orderId)) {
     state.duplicates++;
     return;
@@ -69,6 +77,16 @@ function onLineAllocated(_err, msg) {
   o.tBus = t;
   state.currentAllocated++;
   if (o.sampled) void pollUntilAllocated(orderId, o);
+}
+
+/** The first hop: ordering's relay published the order (202 -> order_placed on the bus). */
+function onOrderPlaced(_err, msg) {
+  const t = now();
+  const orderId = orderIdOf(msg);
+  if (orderId === undefined) return;
+  const o = state.current.get(orderId);
+  if (!o) state.earlyPlaced.set(orderId, t);
+  else if (o.tPlaced === undefined) o.tPlaced = t;
 }
 
 /** After the bus said so, how soon GET /orders/:id says `allocated` too (2 ms polls, 5 s at most). */
@@ -109,6 +127,11 @@ async function placeOrder(stats, sampleShare) {
     stats.ok++;
     const { orderId } = JSON.parse(text);
     const o = { t202, sampled: Math.random() < sampleShare };
+    const placed = state.earlyPlaced.get(orderId);
+    if (placed !== undefined) {
+      state.earlyPlaced.delete(orderId);
+      o.tPlaced = placed;
+    }
     const early = state.early.get(orderId);
     if (early !== undefined) {
       state.early.delete(orderId);
@@ -134,6 +157,7 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
   const total = Math.max(1, Math.round(rate * seconds));
   state.current = new Map();
   state.early.clear();
+  state.earlyPlaced.clear();
   const stats = { ok: 0, non202: 0, errors: 0, busBefore202: 0, postLatency: [], firstError: undefined };
   state.currentAllocated = 0;
   const allocatedNow = () => state.currentAllocated;
@@ -188,7 +212,11 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
 
   const toBus = [];
   const toGet = [];
+  const toPlaced = [];
+  const placedToBus = [];
   for (const o of state.current.values()) {
+    if (o.tPlaced !== undefined) toPlaced.push(Math.max(0, o.tPlaced - o.t202));
+    if (o.tPlaced !== undefined && o.tBus !== undefined) placedToBus.push(Math.max(0, o.tBus - Math.max(o.tPlaced, o.t202)));
     if (o.tBus !== undefined) toBus.push(Math.max(0, o.tBus - o.t202));
     if (o.tGet !== undefined) toGet.push(Math.max(0, o.tGet - o.t202));
   }
@@ -215,6 +243,8 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
     duplicatesSoFar: state.duplicates,
     post: summary(stats.postLatency),
     toBus: summary(toBus),
+    toPlaced: summary(toPlaced),
+    placedToBus: summary(placedToBus),
     toGet: summary(toGet),
   };
 }
@@ -335,6 +365,7 @@ async function init(args) {
   cfg = args;
   nc = await connect({ servers: cfg.natsUrl, name: "bench-driver" });
   nc.subscribe(LINE_ALLOCATED, { callback: onLineAllocated });
+  nc.subscribe(ORDER_PLACED, { callback: onOrderPlaced });
   posts = new Pool(cfg.orderingUrl, { connections: cfg.connections, pipelining: 1 });
   gets = new Pool(cfg.orderingUrl, { connections: 8, pipelining: 1 });
   return { ok: true };

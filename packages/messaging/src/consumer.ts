@@ -20,6 +20,7 @@ import {
   validationErrors,
 } from "@stockflow/contracts";
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
+import { sql } from "drizzle-orm";
 import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
@@ -35,9 +36,24 @@ export interface MessageMeta {
   headers: MsgHdrs | undefined;
 }
 
+/** A message handed to a handler: its contract, its validated event and where it came from. */
+export interface BatchItem<C extends Contract = Contract> {
+  readonly contract: C;
+  readonly event: EventOf<C>;
+  readonly meta: MessageMeta;
+  /**
+   * Runs `fn` with this message's consumer span as the active context: span annotations,
+   * and outbox rows made inside, belong to this message's trace rather than the call's.
+   */
+  within<T>(fn: () => T): T;
+}
+
+/** What a consumer runs for the messages of some contracts: built by `handle` or `handleBatch`. */
 export interface Handler {
-  readonly contract: Contract;
-  run(tx: Tx, event: unknown, meta: MessageMeta): Promise<void>;
+  readonly contracts: readonly Contract[];
+  /** Whether consecutive messages of these contracts go to one call of `run`. */
+  readonly batched: boolean;
+  run(tx: Tx, items: readonly BatchItem[]): Promise<void>;
 }
 
 /** Binds a handler to the contract it handles; the event is typed from the contract. */
@@ -45,7 +61,29 @@ export function handle<C extends Contract>(
   contract: C,
   fn: (tx: Tx, event: EventOf<C>, meta: MessageMeta) => Promise<void>,
 ): Handler {
-  return { contract, run: (tx, event, meta) => fn(tx, event as EventOf<C>, meta) };
+  return {
+    contracts: [contract],
+    batched: false,
+    run: async (tx, items) => {
+      for (const item of items) await fn(tx, item.event as EventOf<C>, item.meta);
+    },
+  };
+}
+
+/**
+ * Binds one handler to several contracts and hands it the newly applied messages of a batch
+ * together, so that it can load and write what they touch in a few statements instead of a
+ * few per message. Items come in stream order; a run of them is cut by a message for another
+ * handler, which runs between, in its stream position. The call is the unit of failure:
+ * when it throws with several items, the consumer cannot tell which one is bad and runs
+ * them one transaction each (see Failures in the README), so a call with one item must
+ * behave as a per-message handler would.
+ */
+export function handleBatch<C extends Contract>(
+  contracts: readonly C[],
+  fn: (tx: Tx, items: BatchItem<C>[]) => Promise<void>,
+): Handler {
+  return { contracts, batched: true, run: (tx, items) => fn(tx, items as BatchItem<C>[]) };
 }
 
 export interface ConsumerOptions {
@@ -87,7 +125,7 @@ export interface Consumer {
 }
 
 type Verdict =
-  | { kind: "handle"; handler: Handler; event: unknown }
+  | { kind: "handle"; handler: Handler; contract: Contract; event: unknown }
   | { kind: "skip" }
   | { kind: "dead"; reason: DeadLetterReason; error: string };
 
@@ -95,13 +133,17 @@ type Verdict =
 interface Queued {
   m: JsMsg;
   handler: Handler;
+  contract: Contract;
   event: unknown;
   key: string;
 }
 
-/** A message of a running batch, with its own span: its handler runs under that span. */
+/**
+ * A message of a running batch, with its own span: a per-message handler runs under that
+ * span, a batch handler under its first item's (each item's `within` reaches its own).
+ */
 interface InHand extends Queued {
-  meta: MessageMeta;
+  item: BatchItem;
   span: Span;
   ctx: Context;
   started: number;
@@ -132,8 +174,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelays = options.retryDelaysMs ?? [500, 2000, 5000, 10_000];
   const isTransient = options.isTransient ?? (() => false);
-  const bySubject = new Map(handlers.map((h) => [h.contract.subject, h]));
-  const handledEvents = new Set(handlers.map((h) => `${h.contract.producer}.${h.contract.event}`));
+  const bySubject = new Map<string, { handler: Handler; contract: Contract }>(
+    handlers.flatMap((handler) =>
+      handler.contracts.map((contract) => [contract.subject, { handler, contract }]),
+    ),
+  );
+  const handledEvents = new Set(handlers.flatMap((h) => h.contracts.map((c) => `${c.producer}.${c.event}`)));
   const metrics = consumerMetrics();
   const js = jetstream(nc);
   // Received messages waiting for a batch: enough for a full batch besides the running ones.
@@ -153,8 +199,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let wakeReader: (() => void) | undefined;
 
   function classify(m: JsMsg): Verdict {
-    const handler = bySubject.get(m.subject);
-    if (!handler) {
+    const bound = bySubject.get(m.subject);
+    if (!bound) {
       // A contract we know but don't handle (another event of the stream, or another
       // major version published beside ours during a deprecation window) is not ours.
       if (contractForSubject(m.subject)) return { kind: "skip" };
@@ -170,9 +216,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     } catch (err) {
       return { kind: "dead", reason: "invalid_json", error: (err as Error).message };
     }
-    const errors = validationErrors(handler.contract, event);
+    const errors = validationErrors(bound.contract, event);
     if (errors.length > 0) return { kind: "dead", reason: "schema_violation", error: errors.join("; ") };
-    return { kind: "handle", handler, event };
+    return { kind: "handle", ...bound, event };
   }
 
   function messageIdOf(m: JsMsg): string {
@@ -230,17 +276,24 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const messageId = messageIdOf(q.m);
     const parent = extractFromHeaders(q.m.headers);
     const span = startConsumerSpan(q.m.subject, messageId, parent, durable);
+    const ctx = trace.setSpan(parent, span);
     return {
       ...q,
-      meta: {
-        messageId,
-        subject: q.m.subject,
-        streamSequence: q.m.seq,
-        deliveryCount: q.m.info.deliveryCount,
-        headers: q.m.headers,
+      item: {
+        contract: q.contract,
+        // Validated against the contract in classify.
+        event: q.event as EventOf<Contract>,
+        meta: {
+          messageId,
+          subject: q.m.subject,
+          streamSequence: q.m.seq,
+          deliveryCount: q.m.info.deliveryCount,
+          headers: q.m.headers,
+        },
+        within: (fn) => context.with(ctx, fn),
       },
       span,
-      ctx: trace.setSpan(parent, span),
+      ctx,
       started: performance.now(),
     };
   }
@@ -297,41 +350,66 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
 
   /**
+   * The calls one transaction makes for the newly applied messages of a batch, in stream
+   * order: a per-message handler gets one call per message; a batch handler one call for each
+   * run of consecutive applied messages that are its own (duplicates in between, which run
+   * nothing, do not cut a run).
+   */
+  function callsOf(batch: InHand[], applied: boolean[]): number[][] {
+    const calls: number[][] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (!applied[i]) continue;
+      const { handler } = batch[i]!;
+      const open = calls.at(-1);
+      if (open && handler.batched && batch[open[0]!]!.handler === handler) open.push(i);
+      else calls.push([i]);
+    }
+    return calls;
+  }
+
+  /**
    * One transaction for the whole batch: one inbox insert for every message id, then the
-   * handlers of the newly recorded ones in stream order, each under its message's span.
-   * Transient errors run the batch again at once. On failure, `culprit` is the message whose
-   * handler threw when the error is that message's own (not the database's, nor a conflict,
-   * nor the aborted transaction an earlier handler left behind).
+   * handlers of the newly recorded ones in stream order (see callsOf). A per-message call
+   * runs under its message's span; a batch call runs under its first item's, so that its
+   * statements, and whatever it does outside `item.within`, land in a trace of the batch
+   * (and a call of one item behaves as a per-message one). Transient errors run the batch
+   * again at once. On failure, `culprit` is the message whose handler threw when the error
+   * is that message's own (not the database's, nor a conflict, nor the aborted transaction an
+   * earlier handler left behind, nor a batch call of several messages, which names none).
    */
   async function attempt(batch: InHand[]): Promise<Attempt> {
     // The first copy of an id is the one handled; a copy later in the batch is a duplicate.
     const first = new Map<string, number>();
     batch.forEach((e, i) => {
-      if (!first.has(e.meta.messageId)) first.set(e.meta.messageId, i);
+      if (!first.has(e.item.meta.messageId)) first.set(e.item.meta.messageId, i);
     });
-    const rows = [...first].map(([messageId, i]) => ({
-      consumer: durable,
-      messageId,
-      subject: batch[i]!.m.subject,
-    }));
+    const ids = [...first.keys()];
+    const subjects = [...first.values()].map((i) => batch[i]!.m.subject);
     for (let n = 0; ; n++) {
       let current: number | undefined;
       try {
         const applied = await db.transaction(async (tx) => {
+          // Ids as arrays keep the statement's text the same whatever the batch's size, so it is
+          // prepared once per connection: a round trip per batch instead of two.
           const recorded = await tx
             .insert(inbox)
-            .values(rows)
+            .select(
+              sql`select ${durable}::text, t.id, t.subject, now()
+                from unnest(${sql.param(ids)}::text[], ${sql.param(subjects)}::text[]) as t (id, subject)`,
+            )
             .onConflictDoNothing()
-            .returning({ id: inbox.messageId });
+            .returning({ id: inbox.messageId })
+            .prepare("stockflow_inbox_record")
+            .execute();
           const fresh = new Set(recorded.map((r) => r.id));
           const applied = batch.map(
-            (e, i) => first.get(e.meta.messageId) === i && fresh.has(e.meta.messageId),
+            (e, i) => first.get(e.item.meta.messageId) === i && fresh.has(e.item.meta.messageId),
           );
-          for (let i = 0; i < batch.length; i++) {
-            if (!applied[i]) continue;
-            const e = batch[i]!;
-            current = i;
-            await context.with(e.ctx, () => e.handler.run(tx, e.event, e.meta));
+          for (const call of callsOf(batch, applied)) {
+            const head = batch[call[0]!]!;
+            const items = call.map((i) => batch[i]!.item);
+            current = call.length === 1 ? call[0] : undefined;
+            await context.with(head.ctx, () => head.handler.run(tx, items));
           }
           current = undefined;
           return applied;
@@ -442,7 +520,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   async function receive(m: JsMsg): Promise<void> {
     const verdict = classify(m);
     if (verdict.kind === "handle") {
-      queue.push({ m, handler: verdict.handler, event: verdict.event, key: keyFor(m, verdict.event) });
+      const { handler, contract, event } = verdict;
+      queue.push({ m, handler, contract, event, key: keyFor(m, event) });
       schedulePump();
     } else {
       track(settleUnhandled(m, verdict));

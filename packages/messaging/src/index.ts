@@ -1,7 +1,7 @@
 export type { NatsOptions } from "./connect.js";
 export { connectNats, ensureStreams } from "./connect.js";
-export type { Consumer, ConsumerOptions, Handler, MessageMeta, Redelivery } from "./consumer.js";
-export { createConsumer, handle } from "./consumer.js";
+export type { BatchItem, Consumer, ConsumerOptions, Handler, MessageMeta, Redelivery } from "./consumer.js";
+export { createConsumer, handle, handleBatch } from "./consumer.js";
 export type { DeadLetterReason } from "./dead-letter.js";
 export { DLQ_HEADERS } from "./dead-letter.js";
 export { ContractViolation } from "./errors.js";

@@ -25,6 +25,8 @@ import {
   ensureStreams,
   type Handler,
   handle,
+  handleBatch,
+  type Tx,
 } from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages } from "./support.js";
 
@@ -48,9 +50,15 @@ const placed = (orderId: string) => ({
 
 async function publish(
   orderId: string,
-  { id = randomUUID(), msgID = id, traceparent }: { id?: string; msgID?: string; traceparent?: string } = {},
+  {
+    id = randomUUID(),
+    msgID = id,
+    traceparent,
+    cancelled = false,
+  }: { id?: string; msgID?: string; traceparent?: string; cancelled?: boolean } = {},
 ) {
-  const subject = orderPlacedV1.subject;
+  const contract = cancelled ? orderCancelledV1 : orderPlacedV1;
+  const subject = contract.subject;
   const hdrs = headers();
   hdrs.set("ce-specversion", "1.0");
   hdrs.set("ce-id", id);
@@ -59,17 +67,18 @@ async function publish(
   hdrs.set("ce-time", new Date().toISOString());
   hdrs.set("content-type", "application/json");
   if (traceparent) hdrs.set("traceparent", traceparent);
-  await jetstream(nc).publish(subject, JSON.stringify(placed(orderId)), { headers: hdrs, msgID });
+  const body = cancelled ? { orderId, cancelledAt: new Date().toISOString() } : placed(orderId);
+  await jetstream(nc).publish(subject, JSON.stringify(body), { headers: hdrs, msgID });
   return id;
 }
 
 /** Records, in the handler's transaction, which message ran in which transaction. */
-const record = async (tx: Parameters<Handler["run"]>[0], note: string, key = ""): Promise<void> => {
+const record = async (tx: Tx, note: string, key = ""): Promise<void> => {
   await tx.execute(dsql`insert into handled (note, key, txid) values (${note}, ${key}, txid_current())`);
 };
 
 async function start(
-  handler: Handler,
+  handler: Handler | Handler[],
   options: Partial<Omit<ConsumerOptions, "handlers">> = {},
 ): Promise<Consumer> {
   const consumer = createConsumer({
@@ -79,7 +88,7 @@ async function start(
     nc,
     db: h.db,
     logger: silentLogger,
-    handlers: [handler],
+    handlers: [handler].flat(),
     ...options,
   });
   consumers.push(consumer);
@@ -358,17 +367,159 @@ describe("batched consumer transactions", () => {
     await waitFor(async () => (await handled()).length === traces.length, { message: "all handled" });
     await drained(consumer);
 
-    expect(new Set((await handled()).map((r) => r.txid)).size).toBeLessThan(traces.length);
-    const enqueued = await h.db.execute<{ orderId: string; traceparent: string }>(
-      dsql`select payload->>'orderId' as "orderId", headers->>'traceparent' as traceparent from outbox`,
-    );
-    const processSpans = spans.byName(`process ${orderPlacedV1.subject}`);
-    for (const t of traces) {
-      const row = enqueued.find((r) => r.orderId === t.orderId)!;
-      const span = processSpans.find((s) => s.spanContext().traceId === t.traceId)!;
-      expect(span.parentSpanContext?.spanId).toBe(t.spanId);
-      // The event a handler enqueues is a child of its own message's consumer span.
-      expect(row.traceparent).toBe(`00-${t.traceId}-${span.spanContext().spanId}-01`);
-    }
+    await expectEnqueuedUnderOwnSpans(traces);
   });
 });
+
+describe("batch handlers", () => {
+  /** A batch handler that records its calls and each item, in the call's transaction. */
+  const recording = (calls: string[][], onCall?: (ids: string[]) => void) =>
+    handleBatch([orderPlacedV1, orderCancelledV1], async (tx, items) => {
+      const ids = items.map((i) => (i.contract === orderCancelledV1 ? `cancel:` : "") + i.event.orderId);
+      calls.push(ids);
+      for (const id of ids) await record(tx, id);
+      onCall?.(ids);
+    });
+
+  it("get the messages received together in one call, in stream order, with their contracts", async () => {
+    const published: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const cancelled = i % 3 === 2;
+      await publish(`b-${i}`, { cancelled });
+      published.push(`${cancelled ? "cancel:" : ""}b-${i}`);
+    }
+    const calls: string[][] = [];
+    const consumer = await start(recording(calls));
+    await waitFor(async () => (await handled()).length === 30, { message: "30 handled" });
+    await drained(consumer);
+
+    expect(calls.flat()).toEqual(published);
+    expect(calls.length).toBeLessThan(10);
+    expect(Math.max(...calls.map((c) => c.length))).toBeGreaterThan(1);
+    expect((await handled()).map((r) => r.note)).toEqual(published);
+  });
+
+  it("are not given a message twice when copies of it arrive in one batch and in later ones", async () => {
+    const id = randomUUID();
+    await publish("o-first");
+    for (let i = 0; i < 3; i++) await publish("o-dup", { id, msgID: `${id}-${i}` });
+    await publish("o-between");
+    await publish("o-dup", { id, msgID: `${id}-3` });
+    await publish("o-last");
+    const calls: string[][] = [];
+    const consumer = await start(recording(calls));
+    await waitFor(async () => (await handled()).length === 4, { message: "first batch" });
+    await drained(consumer);
+    await publish("o-dup", { id, msgID: `${id}-later` });
+    await publish("o-after");
+    await waitFor(async () => (await handled()).some((r) => r.note === "o-after"), { message: "later" });
+    await drained(consumer);
+
+    expect(calls.flat()).toEqual(["o-first", "o-dup", "o-between", "o-last", "o-after"]);
+    expect(await count(dsql`select count(*)::int as n from inbox where message_id = ${id}`)).toBe(1);
+  });
+
+  it("dead-letter a poison message of a call alone, and apply the others", async () => {
+    for (let i = 0; i < 30; i++) await publish(i === 12 ? "always-fails" : `ok-${i}`);
+    const calls: string[][] = [];
+    const consumer = await start(
+      recording(calls, (ids) => {
+        if (ids.includes("always-fails")) throw new Error("the batch cannot cope");
+      }),
+      { maxAttempts: 3, retryDelaysMs: [20] },
+    );
+    const dlq = await waitFor(
+      async () => {
+        const dead = await streamMessages(nc, "DLQ");
+        return dead.length > 0 ? dead : undefined;
+      },
+      { timeoutMs: 15_000, message: "the dead letter" },
+    );
+    await drained(consumer);
+
+    const expected = Array.from({ length: 30 }, (_, i) => `ok-${i}`).filter((n) => n !== "ok-12");
+    expect((await handled()).map((r) => r.note).sort()).toEqual(expected.sort());
+    expect(await count(dsql`select count(*)::int as n from inbox`)).toBe(29);
+    expect(await streamMessages(nc, "DLQ")).toHaveLength(1);
+    const [dead] = dlq;
+    expect(JSON.parse(new TextDecoder().decode(dead!.data)).orderId).toBe("always-fails");
+    expect(dead!.header?.get(DLQ_HEADERS.reason)).toBe("max_deliveries");
+    expect(dead!.header?.get(DLQ_HEADERS.error)).toBe("the batch cannot cope");
+    // Its last deliveries ran alone: a call of one item names its culprit.
+    expect(calls.filter((c) => c.includes("always-fails")).at(-1)).toEqual(["always-fails"]);
+  });
+
+  it("keep stream order beside a per-message handler, each running where its messages stand", async () => {
+    const published: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const cancelled = i % 5 === 3 || i % 5 === 4;
+      await publish(`m-${i}`, { cancelled });
+      published.push(`${cancelled ? "cancel:" : ""}m-${i}`);
+    }
+    const calls: string[][] = [];
+    const consumer = await start([
+      handleBatch([orderPlacedV1], async (tx, items) => {
+        calls.push(items.map((i) => i.event.orderId));
+        for (const i of items) await record(tx, i.event.orderId);
+      }),
+      handle(orderCancelledV1, async (tx, e) => {
+        calls.push([`cancel:${e.orderId}`]);
+        await record(tx, `cancel:${e.orderId}`);
+      }),
+    ]);
+    await waitFor(async () => (await handled()).length === 24, { message: "24 handled" });
+    await drained(consumer);
+
+    expect((await handled()).map((r) => r.note)).toEqual(published);
+    expect(calls.flat()).toEqual(published);
+    // Runs of placed orders went together; each cancellation ran on its own.
+    expect(calls.some((c) => c.length === 3)).toBe(true);
+    for (const c of calls) if (c[0]!.startsWith("cancel:")) expect(c).toHaveLength(1);
+    expect(new Set((await handled()).map((r) => r.txid)).size).toBeLessThan(24);
+  });
+
+  it("run each item's work under its own message's trace with item.within", async () => {
+    const traces = Array.from({ length: 12 }, (_, i) => ({
+      orderId: `o-btrace-${i}`,
+      traceId: randomBytes(16).toString("hex"),
+      spanId: randomBytes(8).toString("hex"),
+    }));
+    for (const t of traces) await publish(t.orderId, { traceparent: `00-${t.traceId}-${t.spanId}-01` });
+    const outbox = createOutbox({ service: "allocation" });
+    const consumer = await start(
+      handleBatch([orderPlacedV1], async (tx, items) => {
+        for (const item of items) {
+          await record(tx, item.event.orderId);
+          await item.within(() =>
+            outbox.enqueue(tx, orderCancelledV1, {
+              orderId: item.event.orderId,
+              cancelledAt: new Date().toISOString(),
+            }),
+          );
+        }
+      }),
+    );
+    await waitFor(async () => (await handled()).length === traces.length, { message: "all handled" });
+    await drained(consumer);
+
+    await expectEnqueuedUnderOwnSpans(traces);
+  });
+});
+
+/**
+ * Messages were handled in fewer transactions than messages, and the event each handler
+ * enqueued is a child of its own message's consumer span (itself a child of the producer's).
+ */
+async function expectEnqueuedUnderOwnSpans(traces: { orderId: string; traceId: string; spanId: string }[]) {
+  expect(new Set((await handled()).map((r) => r.txid)).size).toBeLessThan(traces.length);
+  const enqueued = await h.db.execute<{ orderId: string; traceparent: string }>(
+    dsql`select payload->>'orderId' as "orderId", headers->>'traceparent' as traceparent from outbox`,
+  );
+  const processSpans = spans.byName(`process ${orderPlacedV1.subject}`);
+  for (const t of traces) {
+    const row = enqueued.find((r) => r.orderId === t.orderId)!;
+    const span = processSpans.find((s) => s.spanContext().traceId === t.traceId)!;
+    expect(span.parentSpanContext?.spanId).toBe(t.spanId);
+    expect(row.traceparent).toBe(`00-${t.traceId}-${span.spanContext().spanId}-01`);
+  }
+}

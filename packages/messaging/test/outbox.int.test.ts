@@ -18,6 +18,7 @@ import {
   createOutboxRelay,
   ensureStreams,
   outbox,
+  outboxRow,
 } from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages } from "./support.js";
 
@@ -129,6 +130,101 @@ describe("outbox and relay", () => {
       .map((m) => m.json<{ orderId: string }>().orderId)
       .filter((id) => id.startsWith("o-seq-"));
     expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => `o-seq-${i}`));
+  });
+
+  it("keeps that order and publishes each event once with two relays running at once", async () => {
+    const relays = [relayFor(), relayFor()];
+    for (const r of relays) r.start();
+    try {
+      for (let i = 0; i < 60; i++) {
+        await handle.db.transaction((tx) => ordering.enqueue(tx, orderPlacedV1, placed(`o-two-${i}`)));
+      }
+      await waitFor(async () => (await relays[0]!.backlog()).pending === 0, {
+        message: "every row published",
+      });
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+    const ids = (await streamMessages(nc, "ORDERING"))
+      .map((m) => m.json<{ orderId: string }>().orderId)
+      .filter((id) => id.startsWith("o-two-"));
+    expect(ids).toEqual(Array.from({ length: 60 }, (_, i) => `o-two-${i}`));
+    // Each batch ended its transaction: no connection is left idle in one.
+    const [open] = await handle.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and state like 'idle in transaction%'`;
+    expect(open!.n).toBe(0);
+  });
+
+  // Rows written without a NOTIFY (as ordering's intake writes them): only wake() tells.
+  const writeQuietly = async (orderId: string) => {
+    const row = outboxRow("ordering", orderPlacedV1, placed(orderId));
+    await handle.sql`insert into outbox (event_id, subject, payload, headers)
+      values (${row.eventId}::uuid, ${row.subject}, ${JSON.stringify(row.payload)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`;
+  };
+  const debugLines: string[] = [];
+  const quietRelay = () =>
+    createOutboxRelay({
+      service: "ordering",
+      db: handle.db,
+      sql: handle.sql,
+      nc,
+      logger: {
+        debug: (_obj: object, msg?: string) => debugLines.push(msg ?? ""),
+        info: () => {},
+        warn: () => {},
+        error: () => {},
+      },
+      pollIntervalMs: 60_000,
+    });
+
+  it("publishes at once when the writing process wakes it, with no NOTIFY and no poll due", async () => {
+    const relay = quietRelay();
+    relay.start();
+    try {
+      await waitFor(async () => (await relay.backlog()).pending === 0, { message: "earlier rows published" });
+      await writeQuietly("o-woken");
+      relay.wake();
+      // Well within the 60 s poll: only the wake can have done it. (The row is marked once
+      // the broker acked it.)
+      await waitFor(async () => (await relay.backlog()).pending === 0, {
+        timeoutMs: 5000,
+        message: "the woken relay published the row",
+      });
+    } finally {
+      await relay.stop();
+    }
+    expect(await messagesFor("o-woken")).toHaveLength(1);
+  });
+
+  it("tries again soon when another replica's relay held the lock as it was woken", async () => {
+    const relay = quietRelay();
+    relay.start();
+    try {
+      await waitFor(async () => (await relay.backlog()).pending === 0, { message: "earlier rows published" });
+      // Another replica mid-batch: its transaction holds the lock and began before our row.
+      const other = await handle.sql.reserve();
+      try {
+        await other`begin`;
+        await other`select pg_advisory_xact_lock(hashtext(${"outbox:ordering"}))`;
+        await writeQuietly("o-after-busy");
+        relay.wake();
+        await waitFor(() => debugLines.some((l) => l.includes("another relay holds the lock")), {
+          message: "the relay found the lock taken",
+        });
+        expect((await relay.backlog()).pending).toBe(1);
+        await other`commit`;
+      } finally {
+        other.release();
+      }
+      await waitFor(async () => (await relay.backlog()).pending === 0, {
+        timeoutMs: 5000,
+        message: "published once the lock was free, long before the next poll",
+      });
+    } finally {
+      await relay.stop();
+    }
+    expect(await messagesFor("o-after-busy")).toHaveLength(1);
   });
 
   it("catches up after NATS was down", async () => {

@@ -63,7 +63,6 @@ export async function bootstrap(
 
   const handlers: HandlerDeps = { clock: { now: () => new Date() }, newId: () => randomUUID() };
   const outbox = createOutbox({ service: "ordering" });
-  const uow = createUnitOfWork({ db: database.db, outbox, logger });
   const relay = createOutboxRelay({
     service: "ordering",
     db: database.db,
@@ -72,6 +71,7 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
+  const uow = createUnitOfWork({ db: database.db, outbox, logger, wakeRelay: () => relay.wake() });
   const consumer = createAllocationConsumer({
     nc,
     db: database.db,

@@ -1,8 +1,18 @@
 import { createOutbox, outbox } from "@stockflow/messaging";
 import { asc } from "drizzle-orm";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUnitOfWork } from "../src/adapters/db/unit-of-work.js";
-import { lineAllocated, lineDeallocated, outOfStock } from "../src/app/allocation-reports.js";
+import {
+  allocatedReport,
+  applyReports,
+  deallocatedReport,
+  lineAllocated,
+  lineDeallocated,
+  type OrderReport,
+  outOfStock,
+  outOfStockReport,
+} from "../src/app/allocation-reports.js";
 import { cancelOrder } from "../src/app/cancel-order.js";
 import { IdempotencyKeyReused, OrderNotFound } from "../src/app/errors.js";
 import { placeOrder } from "../src/app/place-order.js";
@@ -227,6 +237,139 @@ describe("allocation's answers", () => {
   it("about an unknown order change nothing", async () => {
     expect(await uow.run((tx) => lineAllocated(deps, tx, allocated("ghost", "sofa", 1)))).toBe(
       "unknown_order",
+    );
+  });
+});
+
+describe("allocation's answers applied together", () => {
+  type Kind = "allocated" | "deallocated" | "out_of_stock";
+  interface Answer {
+    order: number;
+    sku: string;
+    kind: Kind;
+    version: number;
+    batchref: string;
+  }
+  const skus = ["sofa", "rug"];
+  const eventOf = (orderId: string, { sku, version, batchref }: Answer) => ({
+    orderId,
+    sku,
+    qty: 1,
+    version,
+    batchref,
+    reason: "batch_quantity_changed" as const,
+  });
+  const reportFor = (orderId: string, a: Answer): OrderReport =>
+    a.kind === "allocated"
+      ? allocatedReport(eventOf(orderId, a))
+      : a.kind === "deallocated"
+        ? deallocatedReport(eventOf(orderId, a))
+        : outOfStockReport(eventOf(orderId, a));
+  /** The answer in a transaction of its own, as the consumer did before batches. */
+  const applyAlone = (orderId: string, a: Answer) =>
+    uow.run((tx) =>
+      a.kind === "allocated"
+        ? lineAllocated(deps, tx, eventOf(orderId, a))
+        : a.kind === "deallocated"
+          ? lineDeallocated(deps, tx, eventOf(orderId, a))
+          : outOfStock(deps, tx, eventOf(orderId, a)),
+    );
+  /** Two copies of `count` orders (one cancelled when asked), each with the lines sofa and rug. */
+  const twins = async (count: number, cancelled: number | undefined) => {
+    const place2 = async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++)
+        ids.push(
+          (
+            await place(
+              `twin-${i}`,
+              skus.map((sku) => ({ sku, qty: 1 })),
+            )
+          ).orderId,
+        );
+      if (cancelled !== undefined) await uow.run((tx) => cancelOrder(deps, tx, ids[cancelled]!));
+      return ids;
+    };
+    return { alone: await place2(), together: await place2() };
+  };
+  const view = async (orderId: string) => {
+    const { orderId: _id, createdAt: _at, ...rest } = await order(orderId);
+    return rest;
+  };
+  const ghost = (i: number) => `ghost-${i}`;
+  const idOf = (ids: string[], i: number) => ids[i] ?? ghost(i);
+  /** The answers one transaction each on `alone`, and as one batch on `together`. */
+  const applyBothWays = async (alone: string[], together: string[], answers: Answer[]) => {
+    const outcomesAlone = [];
+    for (const a of answers) outcomesAlone.push(await applyAlone(idOf(alone, a.order), a));
+    const outcomes = await uow.run((tx) =>
+      applyReports(
+        deps,
+        tx,
+        answers.map((a) => reportFor(idOf(together, a.order), a)),
+      ),
+    );
+    return { outcomesAlone, outcomes };
+  };
+
+  it("leave several orders, each answered several times, as answered one at a time", async () => {
+    const { alone, together } = await twins(2, undefined);
+    const answers: Answer[] = [
+      { order: 0, sku: "sofa", kind: "allocated", version: 1, batchref: "b1" },
+      { order: 1, sku: "rug", kind: "out_of_stock", version: 1, batchref: "" },
+      { order: 0, sku: "rug", kind: "allocated", version: 2, batchref: "b2" },
+      { order: 0, sku: "sofa", kind: "deallocated", version: 3, batchref: "b1" },
+      { order: 1, sku: "sofa", kind: "allocated", version: 1, batchref: "b3" },
+      { order: 0, sku: "sofa", kind: "allocated", version: 3, batchref: "b4" },
+      { order: 1, sku: "rug", kind: "allocated", version: 0, batchref: "b5" },
+      { order: 2, sku: "sofa", kind: "allocated", version: 1, batchref: "b6" },
+      { order: 1, sku: "lamp", kind: "allocated", version: 1, batchref: "b7" },
+    ];
+    const { outcomesAlone, outcomes } = await applyBothWays(alone, together, answers);
+
+    expect(outcomes).toEqual(outcomesAlone);
+    expect(outcomes).toEqual([
+      "applied",
+      "applied",
+      "applied",
+      "applied",
+      "applied",
+      "applied",
+      "stale",
+      "unknown_order",
+      "unknown_line",
+    ]);
+    for (const i of [0, 1]) expect(await view(together[i]!)).toEqual(await view(alone[i]!));
+    expect(await order(together[0]!)).toMatchObject({
+      status: "allocated",
+      lines: [
+        { sku: "sofa", status: "allocated", batchref: "b4" },
+        { sku: "rug", status: "allocated", batchref: "b2" },
+      ],
+    });
+    expect((await order(together[1]!)).status).toBe("partially_allocated");
+  });
+
+  it("leave the same state and outcomes as one at a time, whatever the answers", async () => {
+    const answer = fc.record({
+      order: fc.integer({ min: 0, max: 3 }),
+      sku: fc.constantFrom("sofa", "rug", "sofa", "rug", "lamp"),
+      kind: fc.constantFrom<Kind>("allocated", "deallocated", "out_of_stock"),
+      version: fc.integer({ min: 0, max: 4 }),
+      batchref: fc.constantFrom("b1", "b2"),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(answer, { minLength: 1, maxLength: 12 }),
+        fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+        async (answers, cancelled) => {
+          const { alone, together } = await twins(3, cancelled);
+          const { outcomesAlone, outcomes } = await applyBothWays(alone, together, answers);
+          expect(outcomes).toEqual(outcomesAlone);
+          for (let i = 0; i < 3; i++) expect(await view(together[i]!)).toEqual(await view(alone[i]!));
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

@@ -1,10 +1,16 @@
 import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
 import { createOutbox, outbox } from "@stockflow/messaging";
 import { asc } from "drizzle-orm";
+import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createQueries, createUnitOfWork, workOn } from "../src/adapters/db/unit-of-work.js";
 import { delayBatchShipment, registerBatch, reportBatchDamage } from "../src/app/batch-handlers.js";
-import { lineAllocated, lineDeallocated } from "../src/app/dispatch-handlers.js";
+import {
+  followLines,
+  type LineChange,
+  lineAllocated,
+  lineDeallocated,
+} from "../src/app/dispatch-handlers.js";
 import { BatchExists, BatchNotFound } from "../src/app/errors.js";
 import { DamageExceedsQuantity, EtaNotLater } from "../src/domain/index.js";
 import { type MigratedDatabase, migratedDatabase } from "./support.js";
@@ -208,5 +214,99 @@ describe("dispatch instructions", () => {
 
   it("of an order without any are an empty list", async () => {
     expect(await queries.dispatchesOf("unknown")).toEqual([]);
+  });
+});
+
+describe("dispatch instructions of a batch of events", () => {
+  type Answer = { order: number; batchref: string; kind: LineChange["kind"]; version: number; sku: string };
+  /** Order `order` of the copy `copy` ("alone" or "together"): the two copies never share rows. */
+  const changeOf = (copy: string, a: Answer): LineChange => ({
+    kind: a.kind,
+    event: {
+      orderId: `${copy}-o${a.order}`,
+      sku: a.sku,
+      qty: a.version + 1,
+      batchref: a.batchref,
+      version: a.version,
+    },
+  });
+  const applyAlone = (a: Answer) =>
+    m.db.transaction(async (tx) => {
+      const { event } = changeOf("alone", a);
+      const work = workOn(tx, kitOutbox);
+      if (a.kind === "allocated") await lineAllocated(work, event);
+      else await lineDeallocated(work, { ...event, reason: "batch_quantity_changed" });
+    });
+  const applyTogether = (answers: Answer[]) =>
+    m.db.transaction((tx) =>
+      followLines(
+        workOn(tx, kitOutbox),
+        answers.map((a) => changeOf("together", a)),
+      ),
+    );
+  /** Every instruction of a copy, without the copy's prefix, in key order. */
+  const stateOf = async (copy: string, orders: number) => {
+    const all = [];
+    for (let i = 0; i < orders; i++) {
+      for (const d of await queries.dispatchesOf(`${copy}-o${i}`)) all.push({ ...d, orderId: `o${i}` });
+    }
+    return all.sort((x, y) =>
+      `${x.orderId} ${x.sku} ${x.batchref}`.localeCompare(`${y.orderId} ${y.sku} ${y.batchref}`),
+    );
+  };
+
+  it("end as the events applied one at a time, for one line moving and several orders", async () => {
+    const answers: Answer[] = [
+      { order: 0, sku: "LAMP", batchref: "b1", kind: "allocated", version: 1 },
+      { order: 1, sku: "LAMP", batchref: "b1", kind: "allocated", version: 1 },
+      { order: 0, sku: "LAMP", batchref: "b1", kind: "deallocated", version: 2 },
+      { order: 0, sku: "LAMP", batchref: "b2", kind: "allocated", version: 2 },
+      { order: 2, sku: "SOFA", batchref: "b3", kind: "deallocated", version: 4 },
+      { order: 1, sku: "LAMP", batchref: "b1", kind: "allocated", version: 1 },
+      { order: 2, sku: "SOFA", batchref: "b3", kind: "allocated", version: 3 },
+      { order: 0, sku: "LAMP", batchref: "b2", kind: "deallocated", version: 5 },
+      { order: 0, sku: "LAMP", batchref: "b1", kind: "allocated", version: 5 },
+    ];
+    for (const a of answers) await applyAlone(a);
+    await applyTogether(answers);
+
+    const together = await stateOf("together", 3);
+    expect(together).toEqual(await stateOf("alone", 3));
+    expect(
+      together.map(({ orderId, batchref, status, version }) => [orderId, batchref, status, version]),
+    ).toEqual([
+      ["o0", "b1", "pending", 5],
+      ["o0", "b2", "cancelled", 5],
+      ["o1", "b1", "pending", 1],
+      ["o2", "b3", "cancelled", 4],
+    ]);
+  });
+
+  it("end as the events applied one at a time, whatever the events", async () => {
+    const answer = fc.record({
+      order: fc.integer({ min: 0, max: 2 }),
+      sku: fc.constantFrom("LAMP", "SOFA"),
+      batchref: fc.constantFrom("b1", "b2"),
+      kind: fc.constantFrom<LineChange["kind"]>("allocated", "deallocated"),
+      version: fc.integer({ min: 1, max: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 12 }), async (answers) => {
+        await m.sql`truncate dispatch_instructions`;
+        for (const a of answers) await applyAlone(a);
+        await applyTogether(answers);
+        expect(await stateOf("together", 3)).toEqual(await stateOf("alone", 3));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keep the newer state already stored when the batch's events are older", async () => {
+    await applyTogether([{ order: 0, sku: "LAMP", batchref: "b1", kind: "deallocated", version: 3 }]);
+    await applyTogether([
+      { order: 0, sku: "LAMP", batchref: "b1", kind: "allocated", version: 2 },
+      { order: 0, sku: "LAMP", batchref: "b1", kind: "allocated", version: 3 },
+    ]);
+    expect((await stateOf("together", 1)).map((d) => [d.status, d.version])).toEqual([["cancelled", 3]]);
   });
 });

@@ -2,12 +2,22 @@ import type { Contract, EventOf } from "@stockflow/contracts";
 import type { Customer } from "../domain/customer.js";
 import type { Order, OrderLine } from "../domain/order.js";
 
+/** An order to write, with those of its lines that changed (each sku once). */
+export interface OrderChange {
+  order: Order;
+  changed: readonly OrderLine[];
+}
+
 export interface OrderRepository {
   /** Loads the order and locks it until the transaction ends, so updates of one order serialize. */
   getForUpdate(orderId: string): Promise<Order | undefined>;
+  /** getForUpdate for several orders in one statement: those that exist, by id. */
+  getManyForUpdate(orderIds: readonly string[]): Promise<Map<string, Order>>;
   get(orderId: string): Promise<Order | undefined>;
   /** Writes the order's timestamps and cancellation and the given (changed) lines. */
   save(order: Order, changed: readonly OrderLine[]): Promise<void>;
+  /** save for several orders in one statement. */
+  saveMany(changes: readonly OrderChange[]): Promise<void>;
 }
 
 export interface CustomerRepository {

@@ -1,16 +1,32 @@
-import { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
 import {
+  type LineAllocatedV1,
+  type LineDeallocatedV1,
+  lineAllocatedV1,
+  lineDeallocatedV1,
+  type OutOfStockV1,
+  outOfStockV1,
+} from "@stockflow/contracts";
+import {
+  type BatchItem,
   type Consumer,
   type ConsumerOptions,
   createConsumer,
   type Database,
-  handle,
+  handleBatch,
   type Logger,
   type MessageMeta,
   type Redelivery,
 } from "@stockflow/messaging";
+import { annotateSpan } from "@stockflow/telemetry";
 import type { OrderingUnitOfWork } from "../adapters/db/unit-of-work.js";
-import { lineAllocated, lineDeallocated, outOfStock, type ReportOutcome } from "../app/allocation-reports.js";
+import {
+  allocatedReport,
+  applyReports,
+  deallocatedReport,
+  type OrderReport,
+  outOfStockReport,
+  type ReportOutcome,
+} from "../app/allocation-reports.js";
 import type { HandlerDeps } from "../app/ports.js";
 
 export interface AllocationConsumerDeps {
@@ -32,10 +48,20 @@ const isTransient = (err: unknown): boolean => {
   return RETRYABLE.has(e?.code ?? "") || RETRYABLE.has(e?.cause?.code ?? "");
 };
 
+const answers = [lineAllocatedV1, lineDeallocatedV1, outOfStockV1];
+
+const reportOf = ({ contract, event }: BatchItem<(typeof answers)[number]>): OrderReport =>
+  contract === lineAllocatedV1
+    ? allocatedReport(event as LineAllocatedV1)
+    : contract === lineDeallocatedV1
+      ? deallocatedReport(event as LineDeallocatedV1)
+      : outOfStockReport(event as OutOfStockV1);
+
 /**
  * Keeps order and line statuses up to date from allocation's answers. Events of one order
  * run one after another (key: orderId); batches of different orders (up to 64 events, one
- * transaction each) run two at a time: they touch disjoint rows, and 2 fill 2 cores.
+ * transaction each) run two at a time: they touch disjoint rows, and 2 fill 2 cores. A
+ * batch's answers are applied together: one read of their orders, one write.
  */
 export function createAllocationConsumer({
   nc,
@@ -69,14 +95,15 @@ export function createAllocationConsumer({
     isTransient,
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,
     handlers: [
-      handle(lineAllocatedV1, async (tx, event, meta) => {
-        note(await lineAllocated(handlers, uow.bind(tx), event), event, meta);
-      }),
-      handle(lineDeallocatedV1, async (tx, event, meta) => {
-        note(await lineDeallocated(handlers, uow.bind(tx), event), event, meta);
-      }),
-      handle(outOfStockV1, async (tx, event, meta) => {
-        note(await outOfStock(handlers, uow.bind(tx), event), event, meta);
+      handleBatch(answers, async (tx, items) => {
+        for (const { event, within } of items) {
+          within(() => annotateSpan({ orderId: event.orderId, sku: event.sku }));
+        }
+        const outcomes = await applyReports(handlers, uow.bind(tx), items.map(reportOf));
+        for (const [i, { event, meta, within }] of items.entries()) {
+          // Under the item's span, so the warning's trace_id is that message's.
+          within(() => note(outcomes[i]!, event, meta));
+        }
       }),
     ],
   });

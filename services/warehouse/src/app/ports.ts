@@ -17,9 +17,13 @@ export interface LineKey {
 }
 
 export interface DispatchRepository {
-  /** Reads the instruction and locks it (or, when missing, the key) until the unit of work ends. */
-  getForUpdate(key: LineKey): Promise<DispatchInstruction | undefined>;
-  save(instruction: DispatchInstruction): Promise<void>;
+  /**
+   * Reads the instructions of these keys that exist and locks them until the unit of work
+   * ends. A missing key is not locked: saveMany's version guard settles a race on it.
+   */
+  getManyForUpdate(keys: readonly LineKey[]): Promise<DispatchInstruction[]>;
+  /** Creates or updates the instructions (each key once), unless the stored one is as new. */
+  saveMany(instructions: readonly DispatchInstruction[]): Promise<void>;
   listByOrder(orderId: string): Promise<DispatchInstruction[]>;
 }
 

@@ -4,14 +4,14 @@ import {
   type ConsumerOptions,
   createConsumer,
   type Database,
-  handle,
+  handleBatch,
   type Logger,
   type Outbox,
   type Redelivery,
 } from "@stockflow/messaging";
 import { annotateSpan } from "@stockflow/telemetry";
 import { workOn } from "../adapters/db/unit-of-work.js";
-import { lineAllocated, lineDeallocated } from "../app/dispatch-handlers.js";
+import { followLines } from "../app/dispatch-handlers.js";
 
 export const ALLOCATION_DURABLE = "warehouse-allocation";
 
@@ -28,6 +28,7 @@ export interface AllocationConsumerDeps {
  * Dispatch instructions follow allocation's line events. out_of_stock, also on the stream,
  * is acked and skipped by the kit. Events of one order run one after another, so the
  * deallocation and reallocation of a line apply in the order allocation published them.
+ * A batch's events are applied together: one read of the instructions they name, one write.
  */
 export function allocationConsumer({ nc, db, outbox, logger, redelivery }: AllocationConsumerDeps): Consumer {
   return createConsumer({
@@ -43,13 +44,17 @@ export function allocationConsumer({ nc, db, outbox, logger, redelivery }: Alloc
     concurrency: 2,
     batchSize: 64,
     handlers: [
-      handle(lineAllocatedV1, async (tx, event) => {
-        annotateSpan({ orderId: event.orderId, sku: event.sku, batchRef: event.batchref });
-        await lineAllocated(workOn(tx, outbox), event);
-      }),
-      handle(lineDeallocatedV1, async (tx, event) => {
-        annotateSpan({ orderId: event.orderId, sku: event.sku, batchRef: event.batchref });
-        await lineDeallocated(workOn(tx, outbox), event);
+      handleBatch([lineAllocatedV1, lineDeallocatedV1], async (tx, items) => {
+        for (const { event, within } of items) {
+          within(() => annotateSpan({ orderId: event.orderId, sku: event.sku, batchRef: event.batchref }));
+        }
+        await followLines(
+          workOn(tx, outbox),
+          items.map(({ contract, event }) => ({
+            kind: contract === lineAllocatedV1 ? "allocated" : "deallocated",
+            event,
+          })),
+        );
       }),
     ],
   });

@@ -1,13 +1,7 @@
 import type { ServiceName } from "@stockflow/contracts";
 import { isDatabaseUnavailable, OUTBOX_CHANNEL, outboxRow } from "@stockflow/messaging";
 import type { Sql } from "postgres";
-import type {
-  IntakeResult,
-  NewOrderRecord,
-  OrderIntake,
-  OutgoingEvent,
-  StoredAnswer,
-} from "../../app/ports.js";
+import type { IntakeResult, NewOrderRecord, OrderIntake, StoredAnswer } from "../../app/ports.js";
 
 /** The postgres-js pool under a drizzle database: drizzle() sets `$client`, service-kit's type leaves it out. */
 export function poolOf(db: object): Sql {
@@ -28,7 +22,7 @@ export function poolOf(db: object): Sql {
 // No NOTIFY here: a notifying transaction holds PostgreSQL's cluster-wide notify lock
 // through its commit's WAL flush, so notifying commits queue one behind the other (about
 // 1,800 orders/s at most here, against 4,500 without). The relay is woken after the
-// commit instead (relayWaker).
+// commit instead: in-process by the service (the relay's wake()), or by relayWaker.
 const writes = (guard: string) => `
   input as (
     select o.* from jsonb_to_recordset($1::text::jsonb) as o(

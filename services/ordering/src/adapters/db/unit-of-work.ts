@@ -21,13 +21,26 @@ export interface UnitOfWorkDeps {
   db: Executor;
   outbox: OutboxWriter;
   logger: Pick<Logger, "warn">;
+  /**
+   * Wakes this process's outbox relay after orders commit (its `wake()`): no statement and no
+   * notification through PostgreSQL. Without it, a NOTIFY after commit wakes whichever
+   * relay listens (relayWaker).
+   */
+  wakeRelay?: () => void;
 }
 
-export function createUnitOfWork({ db, outbox, logger }: UnitOfWorkDeps): OrderingUnitOfWork {
+export function createUnitOfWork({
+  db,
+  outbox,
+  logger,
+  wakeRelay: wakeLocal,
+}: UnitOfWorkDeps): OrderingUnitOfWork {
   const pool = poolOf(db);
-  const wakeRelay = relayWaker(pool, (err) =>
-    logger.warn({ err }, "waking the outbox relay failed; it polls for the rows instead"),
-  );
+  const wakeRelay =
+    wakeLocal ??
+    relayWaker(pool, (err) =>
+      logger.warn({ err }, "waking the outbox relay failed; it polls for the rows instead"),
+    );
   const bind = (tx: Executor): Transaction => ({
     orders: orderRepository(tx),
     customers: customerRepository(tx),
