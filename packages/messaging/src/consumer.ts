@@ -110,6 +110,11 @@ export interface ConsumerOptions {
   /** Errors worth retrying at once in-process, e.g. an optimistic concurrency conflict. */
   isTransient?: (err: unknown) => boolean;
   ackWaitMs?: number;
+  /**
+   * Called after each transaction that applied messages commits: e.g. the service's outbox
+   * relay's `wake()`, when handlers write outbox rows without a NOTIFY.
+   */
+  afterCommit?: () => void;
 }
 
 /** How a consumer redelivers: what operators tune per deployment (CONSUMER_* settings). */
@@ -414,6 +419,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           current = undefined;
           return applied;
         });
+        if (applied.some(Boolean)) options.afterCommit?.();
         return { ok: true, applied };
       } catch (err) {
         if (n < IMMEDIATE_RETRIES && isTransient(err)) {

@@ -59,25 +59,29 @@ export function outboxRow<C extends Contract>(
  * Outbox rows (from `outboxRow`) as one statement for a raw postgres-js client, whatever their
  * number, in the order given (their ids follow it), with the NOTIFY that wakes the relay at
  * commit. Values go as text and are cast in SQL, so the client's serializers do not matter.
- * Run it inside the transaction whose commit publishes them.
+ * Run it inside the transaction whose commit publishes them. `notify: false` leaves the
+ * NOTIFY out, for a writer that wakes its own relay after commit (the relay's `wake()`):
+ * a notifying transaction holds PostgreSQL's notify lock through its commit.
  */
-export function outboxInsert(rows: readonly OutboxRow[]): { text: string; params: unknown[] } {
-  return {
-    text: `with written as (
-      insert into outbox (event_id, subject, payload, headers)
+export function outboxInsert(
+  rows: readonly OutboxRow[],
+  { notify = true }: { notify?: boolean } = {},
+): { text: string; params: unknown[] } {
+  const insert = `insert into outbox (event_id, subject, payload, headers)
       select t.event_id::uuid, t.subject, t.payload::jsonb, t.headers::jsonb
       from unnest($1::text[], $2::text[], $3::text[], $4::text[]) with ordinality
         as t(event_id, subject, payload, headers, n)
-      order by t.n
-      returning 1
-    ) select pg_notify($5::text, '') from written limit 1`,
-    params: [
-      rows.map((r) => r.eventId),
-      rows.map((r) => r.subject),
-      rows.map((r) => JSON.stringify(r.payload)),
-      rows.map((r) => JSON.stringify(r.headers)),
-      OUTBOX_CHANNEL,
-    ],
+      order by t.n`;
+  const params = [
+    rows.map((r) => r.eventId),
+    rows.map((r) => r.subject),
+    rows.map((r) => JSON.stringify(r.payload)),
+    rows.map((r) => JSON.stringify(r.headers)),
+  ];
+  if (!notify) return { text: insert, params };
+  return {
+    text: `with written as (${insert} returning 1) select pg_notify($5::text, '') from written limit 1`,
+    params: [...params, OUTBOX_CHANNEL],
   };
 }
 

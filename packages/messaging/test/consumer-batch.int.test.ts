@@ -371,6 +371,33 @@ describe("batched consumer transactions", () => {
   });
 });
 
+describe("after commit", () => {
+  it("calls afterCommit once a transaction that applied messages has committed, and not for a redelivery", async () => {
+    // What afterCommit sees: how many of the handled rows are visible outside the transaction.
+    const seen: number[] = [];
+    let calls = 0;
+    const ids = ["ac-1", "ac-2", "ac-3"].map(() => randomUUID());
+    const consumer = await start(
+      handle(orderPlacedV1, (tx, e) => record(tx, e.orderId)),
+      {
+        afterCommit: () => {
+          calls++;
+          void count(dsql`select count(*)::int as n from handled`).then((n) => seen.push(n));
+        },
+      },
+    );
+    for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id });
+    await drained(consumer);
+    await waitFor(() => seen.length > 0 && seen.at(-1) === 3, { message: "afterCommit saw every row" });
+    const before = calls;
+    // The same ids again (a redelivery after a lost ack): nothing applied, no call.
+    for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id, msgID: randomUUID() });
+    await drained(consumer);
+    expect(await count(dsql`select count(*)::int as n from handled`)).toBe(3);
+    expect(calls).toBe(before);
+  });
+});
+
 describe("batch handlers", () => {
   /** A batch handler that records its calls and each item, in the call's transaction. */
   const recording = (calls: string[][], onCall?: (ids: string[]) => void) =>

@@ -79,9 +79,11 @@ async function wire(
   clock: Clock,
   redelivery: Redelivery,
 ): Promise<AllocationService> {
-  const unitOfWork = unitOfWorkFactory({ clock });
+  // Every outbox row allocation writes commits with a consumer's transaction, which then
+  // wakes the relay in this process.
+  const unitOfWork = unitOfWorkFactory({ clock, relayWokenAfterCommit: true });
   const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const deps = { nc, db: database.db, logger, unitOfWork, redelivery };
+  const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit: () => relay.wake() };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,

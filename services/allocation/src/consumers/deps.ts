@@ -8,4 +8,6 @@ export interface ConsumerDeps {
   unitOfWork: UnitOfWorkFactory;
   /** ack wait, retry delays, attempts before the DLQ (CONSUMER_* settings). */
   redelivery?: Redelivery;
+  /** After a transaction commits: wakes the service's outbox relay. */
+  afterCommit?: () => void;
 }

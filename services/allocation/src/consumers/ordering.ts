@@ -9,7 +9,14 @@ import { isTransient } from "./transient.js";
  * per transaction. Against the warehouse consumer, orders meet stock news only on a shared
  * product, where the optimistic version check makes the loser retry.
  */
-export function orderingConsumer({ nc, db, logger, unitOfWork, redelivery }: ConsumerDeps): Consumer {
+export function orderingConsumer({
+  nc,
+  db,
+  logger,
+  unitOfWork,
+  redelivery,
+  afterCommit,
+}: ConsumerDeps): Consumer {
   return createConsumer({
     ...redelivery,
     service: "allocation",
@@ -28,5 +35,6 @@ export function orderingConsumer({ nc, db, logger, unitOfWork, redelivery }: Con
     concurrency: 1,
     batchSize: 64,
     isTransient,
+    ...(afterCommit ? { afterCommit } : {}),
   });
 }

@@ -5,7 +5,14 @@ import type { ConsumerDeps } from "./deps.js";
 import { isTransient } from "./transient.js";
 
 /** Stock news from the warehouse, one SKU's events in stream order (a batch is registered before it changes). */
-export function warehouseConsumer({ nc, db, logger, unitOfWork, redelivery }: ConsumerDeps): Consumer {
+export function warehouseConsumer({
+  nc,
+  db,
+  logger,
+  unitOfWork,
+  redelivery,
+  afterCommit,
+}: ConsumerDeps): Consumer {
   return createConsumer({
     ...redelivery,
     service: "allocation",
@@ -25,5 +32,6 @@ export function warehouseConsumer({ nc, db, logger, unitOfWork, redelivery }: Co
     // transaction that holds one product row cannot close a deadlock cycle. Stock news is rare.
     batchSize: 1,
     isTransient,
+    ...(afterCommit ? { afterCommit } : {}),
   });
 }

@@ -11,7 +11,21 @@ import { send, settleInOrder } from "./statement.js";
 /** Builds a unit of work over a transaction that its caller (the message consumer) opens and commits. */
 export type UnitOfWorkFactory = (tx: DbOrTx) => UnitOfWork;
 
-export function unitOfWorkFactory({ clock }: { clock: Clock }): UnitOfWorkFactory {
+export interface UnitOfWorkOptions {
+  clock: Clock;
+  /**
+   * The caller wakes the outbox relay after commit (the consumers' `afterCommit`), so the
+   * outbox rows go without a NOTIFY: a notifying transaction holds PostgreSQL's notify lock
+   * through its commit, and the notification would only wake this same process again.
+   */
+  relayWokenAfterCommit?: boolean;
+}
+
+export function unitOfWorkFactory({
+  clock,
+  relayWokenAfterCommit = false,
+}: UnitOfWorkOptions): UnitOfWorkFactory {
+  const notify = !relayWokenAfterCommit;
   // One session per transaction: the units of a consumer batch share what they read and
   // wrote, and a retried or split batch, in a new transaction, starts from nothing.
   const sessions = new WeakMap<DbOrTx, ProductSession>();
@@ -35,7 +49,7 @@ export function unitOfWorkFactory({ clock }: { clock: Clock }): UnitOfWorkFactor
         // get higher ids and the relay publishes per SKU in commit order. When a save finds
         // its version moved, the outbox rows sent after it go with the transaction's rollback.
         const saved = products.saveChanges(clock.now());
-        const queued = rows.length > 0 ? [send(tx, outboxInsert(rows))] : [];
+        const queued = rows.length > 0 ? [send(tx, outboxInsert(rows, { notify }))] : [];
         await settleInOrder([saved, ...queued]);
       },
     };
