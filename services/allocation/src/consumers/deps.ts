@@ -1,5 +1,6 @@
 import type { ConsumerOptions, Database, Logger, Redelivery } from "@stockflow/messaging";
 import type { UnitOfWorkFactory } from "../adapters/db/unit-of-work.js";
+import { isTransient } from "./transient.js";
 
 export interface ConsumerDeps {
   nc: ConsumerOptions["nc"];
@@ -10,4 +11,17 @@ export interface ConsumerDeps {
   redelivery?: Redelivery;
   /** After a transaction commits: wakes the service's outbox relay. */
   afterCommit?: () => void;
+}
+
+/** What both of allocation's consumers share: connections, redelivery, retries, the relay's wake. */
+export function sharedOptions({ nc, db, logger, redelivery, afterCommit }: ConsumerDeps) {
+  return {
+    ...redelivery,
+    service: "allocation" as const,
+    nc,
+    db,
+    logger,
+    isTransient,
+    ...(afterCommit ? { afterCommit } : {}),
+  };
 }

@@ -1,30 +1,19 @@
 import { orderCancelledV1, orderPlacedV1 } from "@stockflow/contracts";
 import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
 import { allocate, cancelOrder } from "../app/handlers.js";
-import type { ConsumerDeps } from "./deps.js";
-import { isTransient } from "./transient.js";
+import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
 /**
  * Orders from the storefront, in stream order (placed before cancelled), up to 64 events
  * per transaction. Against the warehouse consumer, orders meet stock news only on a shared
  * product, where the optimistic version check makes the loser retry.
  */
-export function orderingConsumer({
-  nc,
-  db,
-  logger,
-  unitOfWork,
-  redelivery,
-  afterCommit,
-}: ConsumerDeps): Consumer {
+export function orderingConsumer(deps: ConsumerDeps): Consumer {
+  const { unitOfWork } = deps;
   return createConsumer({
-    ...redelivery,
-    service: "allocation",
+    ...sharedOptions(deps),
     durable: "allocation-ordering",
     stream: "ORDERING",
-    nc,
-    db,
-    logger,
     handlers: [
       handle(orderPlacedV1, (tx, event) => allocate(unitOfWork(tx), event)),
       handle(orderCancelledV1, (tx, event) => cancelOrder(unitOfWork(tx), event)),
@@ -34,7 +23,5 @@ export function orderingConsumer({
     // would mostly conflict on product versions, or deadlock on their rows, and run again.
     concurrency: 1,
     batchSize: 64,
-    isTransient,
-    ...(afterCommit ? { afterCommit } : {}),
   });
 }

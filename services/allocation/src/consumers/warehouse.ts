@@ -1,26 +1,15 @@
 import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
 import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
 import { changeBatchQuantity, delayShipment, registerBatch } from "../app/handlers.js";
-import type { ConsumerDeps } from "./deps.js";
-import { isTransient } from "./transient.js";
+import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
 /** Stock news from the warehouse, one SKU's events in stream order (a batch is registered before it changes). */
-export function warehouseConsumer({
-  nc,
-  db,
-  logger,
-  unitOfWork,
-  redelivery,
-  afterCommit,
-}: ConsumerDeps): Consumer {
+export function warehouseConsumer(deps: ConsumerDeps): Consumer {
+  const { unitOfWork } = deps;
   return createConsumer({
-    ...redelivery,
-    service: "allocation",
+    ...sharedOptions(deps),
     durable: "allocation-warehouse",
     stream: "WAREHOUSE",
-    nc,
-    db,
-    logger,
     handlers: [
       handle(batchRegisteredV1, (tx, event) => registerBatch(unitOfWork(tx), event)),
       handle(batchQuantityChangedV1, (tx, event) => changeBatchQuantity(unitOfWork(tx), event)),
@@ -31,7 +20,5 @@ export function warehouseConsumer({
     // One SKU per transaction: beside the ordering consumer's multi-product batches, a
     // transaction that holds one product row cannot close a deadlock cycle. Stock news is rare.
     batchSize: 1,
-    isTransient,
-    ...(afterCommit ? { afterCommit } : {}),
   });
 }
