@@ -98,52 +98,34 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * One batch in one transaction; returns how many rows it published. It runs on the raw
    * `sql` client, not on `db`: holding a transaction open while the broker acks would
    * otherwise take one of the few connections the service's requests and handlers share.
-   *
-   * On a reserved connection, BEGIN leaves with the read and COMMIT with the mark, each pair
-   * in one write: a batch costs two round trips to PostgreSQL instead of four, and on this
-   * kind of machine every round trip (a write that wakes another process) is what a small
-   * batch mostly costs.
+   * (`sql.begin`, not a reserved connection with BEGIN pipelined: postgres-js 3.4.9 can lose
+   * a reservation, or a statement queued on a reserved connection, across a database outage,
+   * and the relay would wait forever; its transactions are patched to fail cleanly.)
    */
   async function publishBatch(): Promise<number> {
-    const conn = await options.sql.reserve();
-    let open = false;
-    try {
+    return (await options.sql.begin(async (tx) => {
       // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
-      // even with several replicas; the others find the lock taken and wait for the next wake.
-      // The lock is taken in the same statement as the read, which says whether it was free.
-      const [, read] = await Promise.all([
-        conn.unsafe("begin").execute(),
-        conn<OutboxRow[]>`
-          select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
-          from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
-          left join lateral (
-            select id, event_id, subject, payload, headers from outbox
-            where l.locked and published_at is null
-            order by id limit ${batchSize}
-          ) o on true`.execute(),
-      ]);
-      open = true;
+      // even with several replicas; the others find the lock taken and try again soon. The
+      // lock is taken in the same statement as the read, which says whether it was free.
+      const read = await tx<OutboxRow[]>`
+        select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
+        from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
+        left join lateral (
+          select id, event_id, subject, payload, headers from outbox
+          where l.locked and published_at is null
+          order by id limit ${batchSize}
+        ) o on true`;
       lockBusy = read[0]?.locked === false;
       const rows = read.filter((r) => r.id !== null);
-      if (rows.length === 0) {
-        await conn.unsafe("commit");
-        open = false;
-        return 0;
-      }
+      if (rows.length === 0) return 0;
       const results = await Promise.allSettled(rows.map(publish));
       const firstFailure = results.findIndex((r) => r.status === "rejected");
       const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
       if (done.length > 0) {
-        // One statement marks the whole batch; COMMIT follows it in the same write.
-        await Promise.all([
-          conn`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`.execute(),
-          conn.unsafe("commit").execute(),
-        ]);
+        // One statement marks the whole batch.
+        await tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`;
         metrics.published.inc({ service }, done.length);
-      } else {
-        await conn.unsafe("rollback");
       }
-      open = false;
       if (firstFailure !== -1) {
         const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
         logger.warn(
@@ -153,16 +135,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (done.length === 0) throw reason;
       }
       return done.length;
-    } catch (err) {
-      // A failed statement leaves the transaction aborted (or the connection gone): end it so
-      // the connection goes back to the pool clean.
-      if (open || !(err instanceof Error && "code" in err && err.code === "CONNECTION_CLOSED")) {
-        await conn.unsafe("rollback").catch(() => {});
-      }
-      throw err;
-    } finally {
-      conn.release();
-    }
+    })) as number;
   }
 
   function sleep(ms: number): Promise<void> {

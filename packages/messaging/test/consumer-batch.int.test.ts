@@ -371,6 +371,37 @@ describe("batched consumer transactions", () => {
   });
 });
 
+describe("lingering", () => {
+  it("gathers messages that trickle in within lingerMs into one transaction", async () => {
+    const consumer = await start(
+      handle(orderPlacedV1, (tx, e) => record(tx, e.orderId)),
+      { lingerMs: 1000 },
+    );
+    for (let i = 0; i < 5; i++) await publish(`linger-${i}`);
+    await drained(consumer);
+    const rows = await handled();
+    expect(rows.map((r) => r.note)).toEqual(Array.from({ length: 5 }, (_, i) => `linger-${i}`));
+    expect(new Set(rows.map((r) => r.txid)).size).toBe(1);
+  });
+
+  it("starts a full batch at once, and runs what lingers when it stops", async () => {
+    const consumer = await start(
+      handle(orderPlacedV1, (tx, e) => record(tx, e.orderId)),
+      { lingerMs: 60_000, batchSize: 3 },
+    );
+    for (let i = 0; i < 4; i++) await publish(`full-${i}`);
+    // Far sooner than the linger: the first three make a full batch.
+    await waitFor(async () => (await handled()).length === 3, {
+      timeoutMs: 10_000,
+      message: "a full batch ran",
+    });
+    await consumer.stop();
+    const rows = await handled();
+    expect(rows.map((r) => r.note)).toEqual(["full-0", "full-1", "full-2", "full-3"]);
+    expect(new Set(rows.map((r) => r.txid)).size).toBe(2);
+  });
+});
+
 describe("after commit", () => {
   it("calls afterCommit once a transaction that applied messages has committed, and not for a redelivery", async () => {
     // What afterCommit sees: how many of the handled rows are visible outside the transaction.
