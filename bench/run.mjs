@@ -301,8 +301,7 @@ async function main() {
     // The machine's PostgreSQL runs with autovacuum off, so nothing would ever give the
     // planner statistics on the services' tables; a production server's autovacuum would.
     // Without them it guesses `= any($1)` matches a third of a table and scans it.
-    const analyzed = await autovacuumIsOff(orderingSql);
-    if (analyzed) {
+    if (await autovacuumIsOff(orderingSql)) {
       await Promise.all([orderingSql, allocationSql, warehouseSql].map((sql) => sql`analyze`));
       log("  autovacuum is off on this server: ANALYZE run once on each service's database");
     }

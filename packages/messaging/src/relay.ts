@@ -45,7 +45,7 @@ const TRACE_KEYS = new Set(["traceparent", "tracestate"]);
 const LOCK_RETRY_MS = 20;
 
 /** An outbox row as the raw client reads it (jsonb parsed, bigint as text); id is null when none is pending. */
-interface OutboxRow {
+interface PendingRow {
   locked: boolean;
   id: string;
   event_id: string;
@@ -77,7 +77,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lockBusy = false;
   let unlisten: (() => Promise<void>) | undefined;
 
-  async function publish(row: OutboxRow): Promise<void> {
+  async function publish(row: PendingRow): Promise<void> {
     const span = startProducerSpan(row.subject, row.event_id, restoreContext(row.headers));
     try {
       const h = natsHeaders();
@@ -107,7 +107,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
       // even with several replicas; the others find the lock taken and try again soon. The
       // lock is taken in the same statement as the read, which says whether it was free.
-      const read = await tx<OutboxRow[]>`
+      const read = await tx<PendingRow[]>`
         select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
         from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
         left join lateral (

@@ -71,7 +71,7 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
-  const uow = createUnitOfWork({ db: database.db, outbox, logger, wakeRelay: () => relay.wake() });
+  const uow = createUnitOfWork({ db: database.db, outbox, wakeRelay: () => relay.wake() });
   const consumer = createAllocationConsumer({
     nc,
     db: database.db,

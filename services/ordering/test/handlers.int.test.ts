@@ -19,7 +19,7 @@ import { placeOrder } from "../src/app/place-order.js";
 import type { HandlerDeps } from "../src/app/ports.js";
 import { getCustomer, getOrder } from "../src/app/queries.js";
 import { OrderAlreadyCancelled } from "../src/domain/errors.js";
-import { migratedDatabase, silentLogger } from "./support/database.js";
+import { migratedDatabase } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let uow: ReturnType<typeof createUnitOfWork>;
@@ -34,7 +34,8 @@ beforeAll(async () => {
   uow = createUnitOfWork({
     db: database.db,
     outbox: createOutbox({ service: "ordering" }),
-    logger: silentLogger(),
+    // No relay runs here: nothing publishes the outbox rows.
+    wakeRelay: () => {},
   });
 });
 afterAll(async () => {

@@ -24,7 +24,8 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
     uow: createUnitOfWork({
       db: database.db,
       outbox: createOutbox({ service: "ordering" }),
-      logger: silentLogger(),
+      // No relay runs here: nothing publishes the outbox rows.
+      wakeRelay: () => {},
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
     rateLimitPerMinute,

@@ -1,5 +1,5 @@
 import type { ServiceName } from "@stockflow/contracts";
-import { isDatabaseUnavailable, OUTBOX_CHANNEL, outboxRow } from "@stockflow/messaging";
+import { isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
 import type { Sql } from "postgres";
 import type { IntakeResult, NewOrderRecord, OrderIntake, StoredAnswer } from "../../app/ports.js";
 
@@ -22,7 +22,7 @@ export function poolOf(db: object): Sql {
 // No NOTIFY here: a notifying transaction holds PostgreSQL's cluster-wide notify lock
 // through its commit's WAL flush, so notifying commits queue one behind the other (about
 // 1,800 orders/s at most here, against 4,500 without). The relay is woken after the
-// commit instead: in-process by the service (the relay's wake()), or by relayWaker.
+// commit instead, in-process (the relay's wake()).
 const writes = (guard: string) => `
   input as (
     select o.* from jsonb_to_recordset($1::text::jsonb) as o(
@@ -78,38 +78,10 @@ const PLACE_CLAIMING = `with
 
 const EARLIER = "select request_hash, status_code, response from idempotency_keys where key = $1";
 
-/**
- * Wakes the outbox relay (of any replica) after orders commit: NOTIFY in a statement of its
- * own, which writes no WAL and so holds the notify lock only briefly. One at a time: wakes
- * that come while one is in flight are folded into one more sent after it, which still
- * follows every commit that asked. A wake that fails is covered by the relay's polling.
- */
-export function relayWaker(sql: Sql, onError: (err: unknown) => void): () => void {
-  let inFlight = false;
-  let again = false;
-  async function notify(): Promise<void> {
-    inFlight = true;
-    try {
-      do {
-        again = false;
-        await sql.unsafe("select pg_notify($1::text, '')", [OUTBOX_CHANNEL], { prepare: true });
-      } while (again);
-    } catch (err) {
-      onError(err);
-    } finally {
-      inFlight = false;
-    }
-  }
-  return () => {
-    if (inFlight) again = true;
-    else void notify();
-  };
-}
-
 export interface IntakeOptions {
   sql: Sql;
   service: ServiceName;
-  /** Called after orders commit (see relayWaker). */
+  /** Called after orders commit: the service's outbox relay's `wake()`. */
   wakeRelay: () => void;
   /** Statements writing orders at once; orders that arrive meanwhile wait and go together. */
   maxInFlight?: number;
