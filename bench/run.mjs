@@ -159,7 +159,8 @@ async function main() {
   const nc = await connect({ servers: stack.nats.url, name: "bench-orchestrator" });
   cleanups.push(() => nc.close());
   const jsm = await jetstreamManager(nc);
-  const autovacuumIsOff = async (sql) => (await sql`select current_setting('autovacuum') as v`)[0].v === "off";
+  const autovacuumIsOff = async (sql) =>
+    (await sql`select current_setting('autovacuum') as v`)[0].v === "off";
   const adminSql = postgres(adminDatabaseUrl(), { max: 1, onnotice: () => {} });
   cleanups.push(() => adminSql.end({ timeout: 5 }));
   const dbNames = Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [d.name, k]));

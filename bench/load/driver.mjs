@@ -216,7 +216,8 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
   const placedToBus = [];
   for (const o of state.current.values()) {
     if (o.tPlaced !== undefined) toPlaced.push(Math.max(0, o.tPlaced - o.t202));
-    if (o.tPlaced !== undefined && o.tBus !== undefined) placedToBus.push(Math.max(0, o.tBus - Math.max(o.tPlaced, o.t202)));
+    if (o.tPlaced !== undefined && o.tBus !== undefined)
+      placedToBus.push(Math.max(0, o.tBus - Math.max(o.tPlaced, o.t202)));
     if (o.tBus !== undefined) toBus.push(Math.max(0, o.tBus - o.t202));
     if (o.tGet !== undefined) toGet.push(Math.max(0, o.tGet - o.t202));
   }

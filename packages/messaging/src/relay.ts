@@ -98,12 +98,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * One batch in one transaction; returns how many rows it published. It runs on the raw
    * `sql` client, not on `db`: holding a transaction open while the broker acks would
    * otherwise take one of the few connections the service's requests and handlers share.
-   * (`sql.begin`, not a reserved connection with BEGIN pipelined: postgres-js 3.4.9 can lose
-   * a reservation, or a statement queued on a reserved connection, across a database outage,
-   * and the relay would wait forever; its transactions are patched to fail cleanly.)
+   * Two round trips to PostgreSQL per batch: BEGIN goes out with the read, and the marking
+   * with the COMMIT (postgres-js as patched here: a transaction's unsent queries that its
+   * callback returns are pipelined with the COMMIT). Not a reserved connection: postgres-js
+   * 3.4.9 can lose a reservation across a database outage, and the relay would wait forever.
    */
   async function publishBatch(): Promise<number> {
-    return (await options.sql.begin(async (tx) => {
+    let published = 0;
+    await options.sql.begin(async (tx) => {
       // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
       // even with several replicas; the others find the lock taken and try again soon. The
       // lock is taken in the same statement as the read, which says whether it was free.
@@ -117,15 +119,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         ) o on true`;
       lockBusy = read[0]?.locked === false;
       const rows = read.filter((r) => r.id !== null);
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return [];
       const results = await Promise.allSettled(rows.map(publish));
       const firstFailure = results.findIndex((r) => r.status === "rejected");
       const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
-      if (done.length > 0) {
-        // One statement marks the whole batch.
-        await tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`;
-        metrics.published.inc({ service }, done.length);
-      }
       if (firstFailure !== -1) {
         const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
         logger.warn(
@@ -134,8 +131,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
         if (done.length === 0) throw reason;
       }
-      return done.length;
-    })) as number;
+      published = done.length;
+      // One statement marks the whole batch; returned unsent, it goes out with the COMMIT.
+      return [tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`];
+    });
+    if (published > 0) metrics.published.inc({ service }, published);
+    return published;
   }
 
   function sleep(ms: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
+import { countSocketWrites, createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -90,5 +90,82 @@ describe("postgres-js after its backend is terminated inside a transaction", () 
     // The connection is usable again and nothing of the dead transaction was committed.
     const rows = await sql`select id from marks order by id`;
     expect(rows.map((r) => r.id)).toEqual([]);
+  });
+});
+
+// The patch also saves round trips: a plain BEGIN goes out with the transaction's first
+// statements, and the queries a transaction's callback returns unsent go out with the COMMIT.
+// What matters besides the saving is that a transaction still is one.
+describe("postgres-js transactions with BEGIN and COMMIT pipelined", () => {
+  /** A client that counts its socket writes to PostgreSQL. */
+  function counting(): { sql: Sql; writes: () => number } {
+    const socket = countSocketWrites(database.url);
+    const sql = postgres(database.url, { max: 1, onnotice: () => {}, ...socket.options });
+    clients.push(sql);
+    return { sql, writes: socket.writes };
+  }
+
+  it("sends BEGIN with the first statement and the returned queries with COMMIT: two writes", async () => {
+    const { sql, writes } = counting();
+    const transaction = () =>
+      sql.begin(async (t) => {
+        const [{ txid }] = await t`select txid_current()::text as txid`;
+        return [
+          t`insert into marks (id) values (${`pipelined-${txid}`})`,
+          t`select count(*)::int as n, txid_current()::text = ${txid} as same from marks where id = ${`pipelined-${txid}`}`,
+        ];
+      });
+    // The first run prepares the statements (a round trip each); the second is measured.
+    await transaction();
+    const before = writes();
+    const [, [count]] = await transaction();
+    expect(writes() - before).toBe(2);
+    expect(count).toEqual({ n: 1, same: true });
+    expect(await sql`select id from marks`).toHaveLength(2);
+    await sql`delete from marks`;
+  });
+
+  it("rolls back everything when a returned query fails, and throws its error", async () => {
+    const { sql } = counting();
+    await sql`insert into marks (id) values ('taken')`;
+    const tx = sql.begin(async (t) => {
+      await t`insert into marks (id) values ('before')`;
+      return [t`insert into marks (id) values ('returned')`, t`insert into marks (id) values ('taken')`];
+    });
+    await expect(tx).rejects.toMatchObject({ code: "23505" });
+    expect((await sql`select id from marks order by id`).map((r) => r.id)).toEqual(["taken"]);
+    // The connection is out of the aborted transaction: the next one commits.
+    await sql.begin((t) => [t`insert into marks (id) values ('after')`]);
+    expect((await sql`select id from marks order by id`).map((r) => r.id)).toEqual(["after", "taken"]);
+    await sql`delete from marks`;
+  });
+
+  it("rolls back when the callback throws after its first statement went out behind BEGIN", async () => {
+    const { sql } = counting();
+    class Boom extends Error {}
+    await expect(
+      sql.begin(async (t) => {
+        await t`insert into marks (id) values ('thrown')`;
+        throw new Boom();
+      }),
+    ).rejects.toBeInstanceOf(Boom);
+    expect(await sql`select id from marks`).toHaveLength(0);
+  });
+
+  it("keeps each transaction on its own connection when many run at once with other queries", async () => {
+    const sql = postgres(database.url, { max: 3, onnotice: () => {} });
+    clients.push(sql);
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        i % 3 === 0
+          ? sql`select txid_current() as t`.then(() => true)
+          : sql.begin(async (t) => {
+              const [a] = await t`select txid_current()::text as id, pg_backend_pid() as pid`;
+              const [b] = await t`select txid_current()::text as id, pg_backend_pid() as pid`;
+              return a?.id === b?.id && a?.pid === b?.pid;
+            }),
+      ),
+    );
+    expect(outcomes.every(Boolean)).toBe(true);
   });
 });

@@ -82,22 +82,50 @@ const oneByOne = async (messages: readonly Message[], ns: string) => {
   for (const m of messages) await database.db.transaction((tx) => handle(tx, m, ns));
 };
 
+/** Consecutive placed orders, as the ordering consumer hands them to allocateAll in one call. */
+function placedRun(tx: DbOrTx, run: Array<Extract<Message, { kind: "place" }>>, ns: string): Promise<void> {
+  const name = names(ns);
+  return handlers.allocateAll(
+    unitOfWork(tx),
+    run.map((m) => ({
+      event: {
+        orderId: name.order(m.order),
+        customerId: "c-1",
+        lines: m.lines.map((l) => ({ sku: name.sku(l.sku), qty: l.qty })),
+        placedAt: "2030-01-01T00:00:00Z",
+      },
+      within: (fn) => fn(),
+    })),
+  );
+}
+
 /**
  * The messages in one transaction, as the consumer runs a batch: a ConcurrencyConflict runs
  * the whole batch again in a new transaction. `before(i, attempt)` runs before message i.
- * Answers how many attempts conflicted.
+ * With `runs`, consecutive placed orders go to allocateAll together, as the ordering consumer
+ * hands them over (and `before` runs before the run of message i). Answers how many attempts
+ * conflicted.
  */
 async function asOneBatch(
   messages: readonly Message[],
   ns: string,
   before?: (i: number, attempt: number) => Promise<void>,
+  { runs = false } = {},
 ): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     try {
       await database.db.transaction(async (tx) => {
-        for (const [i, m] of messages.entries()) {
+        for (let i = 0; i < messages.length; ) {
           await before?.(i, attempt);
-          await handle(tx, m, ns);
+          const m = messages[i]!;
+          if (!runs || m.kind !== "place") {
+            await handle(tx, m, ns);
+            i++;
+            continue;
+          }
+          const run: Array<Extract<Message, { kind: "place" }>> = [];
+          for (let next = messages[i]; next?.kind === "place"; next = messages[++i]) run.push(next);
+          await placedRun(tx, run, ns);
         }
       });
       return attempt;
@@ -190,33 +218,44 @@ const message: fc.Arbitrary<Message> = fc.oneof(
 let runs = 0;
 
 describe("messages handled as one batch", () => {
-  it("end exactly as the same messages handled one transaction each (property)", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(message, { maxLength: 10 }),
-        fc.array(message, { minLength: 1, maxLength: 20 }),
-        async (history, batch) => {
-          const run = ++runs;
-          const [batched, single] = [`p${run}a`, `p${run}b`];
-          await oneByOne(history, batched);
-          await asOneBatch(batch, batched);
-          await oneByOne(history, single);
-          await oneByOne(batch, single);
-          expect(await outcome(batched)).toEqual(await outcome(single));
-        },
-      ),
-      { numRuns: 60 },
-    );
-  }, 120_000);
+  it.each([
+    ["one handler call each", false],
+    ["runs of placed orders in one allocateAll call", true],
+  ])(
+    "end exactly as the same messages handled one transaction each (property: %s)",
+    async (_, grouped) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(message, { maxLength: 10 }),
+          fc.array(message, { minLength: 1, maxLength: 20 }),
+          async (history, batch) => {
+            const run = ++runs;
+            const [batched, single] = [`p${run}a`, `p${run}b`];
+            await oneByOne(history, batched);
+            await asOneBatch(batch, batched, undefined, { runs: grouped });
+            await oneByOne(history, single);
+            await oneByOne(batch, single);
+            expect(await outcome(batched)).toEqual(await outcome(single));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+    120_000,
+  );
 
-  it("give each order of one SKU its own version, as one by one", async () => {
+  it.each([
+    ["one handler call each", false],
+    ["one allocateAll call", true],
+  ])("give each order of one SKU its own version, as one by one (%s)", async (_, grouped) => {
+    const [a, b] = [`v${Number(grouped)}-a`, `v${Number(grouped)}-b`];
     const register: Message = { kind: "register", sku: 1, ref: 1, qty: 10, eta: null };
     const orders: Message[] = ORDERS.map((order) => ({ kind: "place", order, lines: [{ sku: 1, qty: 2 }] }));
-    await oneByOne([register], "v-a");
-    expect(await asOneBatch(orders, "v-a")).toBe(0);
-    await oneByOne([register, ...orders], "v-b");
-    const batched = await outcome("v-a");
-    expect(batched).toEqual(await outcome("v-b"));
+    await oneByOne([register], a);
+    expect(await asOneBatch(orders, a, undefined, { runs: grouped })).toBe(0);
+    await oneByOne([register, ...orders], b);
+    const batched = await outcome(a);
+    expect(batched).toEqual(await outcome(b));
     expect((batched as { events: Array<{ subject: string; version: number }> }).events).toEqual([
       ...[2, 3, 4, 5, 6].map((version) =>
         expect.objectContaining({ subject: "allocation.line_allocated.v1", version }),

@@ -30,12 +30,17 @@ export interface ProductRepository {
 
 /**
  * One handler's changes. `commit` saves every product changed through `products` and queues
- * `events` for publication in the order given, all in the transaction the unit runs in. It
+ * the staged events, then `events`, for publication in the order given, all in the transaction the unit runs in. It
  * throws ConcurrencyConflict when another writer got there first: the transaction must then
  * be rolled back (what was sent with the save may have been written) and handled again.
  */
 export interface UnitOfWork {
   readonly products: ProductRepository;
+  /**
+   * Queues `events` for the next commit, made into what is published now: validated, and
+   * in the trace context current now (a batch stages each message's events in its own).
+   */
+  stage(events: readonly AllocationEvent[]): void;
   commit(events: readonly AllocationEvent[]): Promise<void>;
 }
 

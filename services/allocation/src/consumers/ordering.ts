@@ -1,6 +1,6 @@
 import { orderCancelledV1, orderPlacedV1 } from "@stockflow/contracts";
-import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
-import { allocate, cancelOrder } from "../app/handlers.js";
+import { type Consumer, createConsumer, handle, handleBatch } from "@stockflow/messaging";
+import { allocateAll, cancelOrder } from "../app/handlers.js";
 import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
 /**
@@ -15,7 +15,8 @@ export function orderingConsumer(deps: ConsumerDeps): Consumer {
     durable: "allocation-ordering",
     stream: "ORDERING",
     handlers: [
-      handle(orderPlacedV1, (tx, event) => allocate(unitOfWork(tx), event)),
+      // A run of placed orders reads its products once and saves them once (allocateAll).
+      handleBatch([orderPlacedV1], (tx, items) => allocateAll(unitOfWork(tx), items)),
       handle(orderCancelledV1, (tx, event) => cancelOrder(unitOfWork(tx), event)),
     ],
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,

@@ -1,4 +1,4 @@
-import { type DbOrTx, outboxInsert } from "@stockflow/messaging";
+import { type DbOrTx, type OutboxRow, outboxInsert } from "@stockflow/messaging";
 import { is } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
@@ -39,11 +39,15 @@ export function unitOfWorkFactory({
   };
   return (tx) => {
     const products = new DrizzleProductRepository(tx, sessionOf(tx));
+    const staged: OutboxRow[] = [];
     return {
       products,
+      stage(events: readonly AllocationEvent[]) {
+        staged.push(...events.map(outboxRowOf));
+      },
       async commit(events: readonly AllocationEvent[]) {
         // Validated before anything is sent: an event its contract refuses writes nothing.
-        const rows = events.map(outboxRowOf);
+        const rows = [...staged.splice(0), ...events.map(outboxRowOf)];
         // Sent together, one round trip: PostgreSQL runs them in this order, so the product
         // row locks come first and make a later writer of the same SKU wait, its outbox rows
         // get higher ids and the relay publishes per SKU in commit order. When a save finds
