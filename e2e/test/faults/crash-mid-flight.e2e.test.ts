@@ -12,6 +12,10 @@ import { type Stack, startStack } from "../../support/stack.js";
 // To be sure the crash leaves unpublished outbox rows behind, the test holds the advisory
 // lock the outbox relay takes before publishing (`outbox:<service>`, see the messaging
 // kit's relay): allocation then commits its events as usual but cannot publish them.
+// To be sure the crash comes in the middle of the backlog (allocation gets through a few
+// hundred orders in well under the time it takes to see it started), the first half of the
+// orders touch two SKUs only, and the test holds the third product's row lock: allocation
+// commits the first half's batches and then waits at the first save of the third SKU.
 
 const SKUS = ["CM-BED", "CM-WARDROBE", "CM-MIRROR"];
 const ORDERS = 240;
@@ -45,21 +49,27 @@ describe("crash mid-flight", () => {
     const load = await placeOrders(
       stack,
       ORDERS,
-      (i) => ({
-        customerId: `cm-customer-${i % 50}`,
-        lines: [
-          { sku: SKUS[i % 3]!, qty: 1 + (i % 3) },
-          ...(i % 2 === 0 ? [{ sku: SKUS[(i + 1) % 3]!, qty: 1 }] : []),
-        ],
-      }),
+      (i) => {
+        const skus = i < ORDERS / 2 ? SKUS.slice(0, 2) : SKUS;
+        return {
+          customerId: `cm-customer-${i % 50}`,
+          lines: [
+            { sku: skus[i % skus.length]!, qty: 1 + (i % 3) },
+            ...(i % 2 === 0 ? [{ sku: skus[(i + 1) % skus.length]!, qty: 1 }] : []),
+          ],
+        };
+      },
       { concurrency: 8 },
     );
     expect(load.refused).toEqual([]);
 
     const db = postgres(stack.databases.allocation.url, { max: 3, onnotice: () => {} });
     const lock = await db.reserve();
+    const rowLock = await db.reserve();
     try {
       await lock`select pg_advisory_lock(hashtext('outbox:allocation'))`;
+      await rowLock`begin`;
+      await rowLock`select 1 from products where sku = ${SKUS[2]!} for update`;
       await stack.start("allocation");
       const handled = await eventually(stack, "allocation to be part way through the backlog", async () => {
         const [row] =
@@ -67,6 +77,7 @@ describe("crash mid-flight", () => {
         return (row?.n ?? 0) >= 40 && row!.n;
       });
       await stack.kill("allocation");
+      await rowLock`rollback`;
 
       const [after] =
         await db`select (select count(*) from allocations)::int + (select count(*) from backorders)::int as n`;
@@ -95,6 +106,7 @@ describe("crash mid-flight", () => {
       expect(inbox?.n).toBe(ORDERS);
     } finally {
       lock.release();
+      rowLock.release();
       await db.end({ timeout: 2 });
     }
   });
