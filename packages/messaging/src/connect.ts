@@ -29,6 +29,9 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,
+    // nats.js makes two Error objects per request (every JetStream publish), for async stack
+    // traces: 2-4% of a service's CPU in its profile under load. Errors keep their messages.
+    noAsyncTraces: true,
     ...(options.user ? { user: options.user, pass: options.password } : {}),
     ...(options.credsFile
       ? {

@@ -165,6 +165,14 @@ interface InHand extends Queued {
 type Attempt = { ok: true; applied: boolean[] } | { ok: false; err: unknown; culprit: number | undefined };
 
 const IMMEDIATE_RETRIES = 10;
+
+/** An optimistic batch (see attempt) held a message already recorded in the inbox. */
+class AlreadyRecorded extends Error {
+  constructor() {
+    super("the batch holds a message already handled: running it again after the inbox's answer");
+    this.name = "AlreadyRecorded";
+  }
+}
 // How many messages of one batch may fail on their own (each is nak'ed and the others run
 // again as a batch) before the rest of the batch goes one message per transaction. Bounds
 // the re-runs a batch full of failing messages costs.
@@ -402,13 +410,29 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     });
     const ids = [...first.keys()];
     const subjects = [...first.values()].map((i) => batch[i]!.m.subject);
+    const unique = batch.map((e, i) => first.get(e.item.meta.messageId) === i);
+    // A batch of first deliveries is almost always all new: its handlers start right behind
+    // the inbox insert instead of waiting for its answer (their first statements follow it on
+    // the connection without a round trip in between), and the answer is checked before
+    // commit. A batch that held an id already recorded is rolled back and runs again, this
+    // time after the answer. Redeliveries wait for it from the start.
+    let optimistic = batch.every((e) => e.m.info.deliveryCount === 1);
     for (let n = 0; ; n++) {
       let current: number | undefined;
+      const run = async (tx: Tx, applied: boolean[]) => {
+        for (const call of callsOf(batch, applied)) {
+          const head = batch[call[0]!]!;
+          const items = call.map((i) => batch[i]!.item);
+          current = call.length === 1 ? call[0] : undefined;
+          await context.with(head.ctx, () => head.handler.run(tx, items));
+        }
+        current = undefined;
+      };
       try {
         const applied = await db.transaction(async (tx) => {
           // Ids as arrays keep the statement's text the same whatever the batch's size, so it is
           // prepared once per connection: a round trip per batch instead of two.
-          const recorded = await tx
+          const recording = tx
             .insert(inbox)
             .select(
               sql`select ${durable}::text, t.id, t.subject, now()
@@ -418,22 +442,34 @@ export function createConsumer(options: ConsumerOptions): Consumer {
             .returning({ id: inbox.messageId })
             .prepare("stockflow_inbox_record")
             .execute();
-          const fresh = new Set(recorded.map((r) => r.id));
-          const applied = batch.map(
-            (e, i) => first.get(e.item.meta.messageId) === i && fresh.has(e.item.meta.messageId),
-          );
-          for (const call of callsOf(batch, applied)) {
-            const head = batch[call[0]!]!;
-            const items = call.map((i) => batch[i]!.item);
-            current = call.length === 1 ? call[0] : undefined;
-            await context.with(head.ctx, () => head.handler.run(tx, items));
+          const freshOf = async () => new Set((await recording).map((r) => r.id));
+          if (optimistic) {
+            const allNew = async () => {
+              const fresh = await freshOf();
+              if (ids.some((id) => !fresh.has(id))) throw new AlreadyRecorded();
+            };
+            try {
+              await run(tx, unique);
+            } catch (err) {
+              // A failure may come from running a message already handled: the inbox says.
+              await allNew();
+              throw err;
+            }
+            await allNew();
+            return unique;
           }
-          current = undefined;
+          const fresh = await freshOf();
+          const applied = batch.map((e, i) => unique[i]! && fresh.has(e.item.meta.messageId));
+          await run(tx, applied);
           return applied;
         });
         if (applied.some(Boolean)) options.afterCommit?.();
         return { ok: true, applied };
       } catch (err) {
+        if (err instanceof AlreadyRecorded && optimistic) {
+          optimistic = false;
+          continue;
+        }
         if (n < IMMEDIATE_RETRIES && isTransient(err)) {
           await new Promise((r) => setTimeout(r, Math.random() * 5 * (n + 1)));
           continue;
