@@ -1,4 +1,3 @@
-import { appendFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -64,7 +63,6 @@ function serviceProcess({ name, root, env, port, nodeArgs, log }) {
       });
       const keep = (d) => {
         output = (output + d.toString()).slice(-20_000);
-        if (process.env.X_LOGS) appendFileSync(`/tmp/svc-${name}.log`, d);
       };
       child.stdout.on("data", keep);
       child.stderr.on("data", keep);
