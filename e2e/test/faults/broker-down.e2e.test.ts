@@ -40,7 +40,7 @@ describe("broker down", () => {
         reference,
         sku,
         qty: 60,
-        eta: i % 3 === 0 ? null : "2031-01-0" + (1 + (i % 3)),
+        eta: i % 3 === 0 ? null : `2031-01-0${1 + (i % 3)}`,
       });
       expect(res.status).toBe(201);
     });

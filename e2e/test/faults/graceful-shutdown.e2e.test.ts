@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openServiceDatabases } from "../../support/databases.js";
 import { eventually, productHasBatches } from "../../support/eventually.js";
 import { assertInvariants } from "../../support/invariants.js";
-import { inParallel, placeOrders } from "../../support/load.js";
+import { inParallel } from "../../support/load.js";
 import { type Stack, startStack } from "../../support/stack.js";
 
 // Reliability scenario 8: SIGTERM during load. The storefront stops taking connections but
