@@ -15,12 +15,11 @@ import {
   ContractViolation,
   connectNats,
   createOutbox,
-  createOutboxRelay,
   ensureStreams,
   outbox,
   outboxRow,
 } from "../src/index.js";
-import { openTestDb, silentLogger, streamMessages } from "./support.js";
+import { openTestDb, silentLogger, streamMessages, testRelay } from "./support.js";
 
 const spans = collectSpans();
 let pg: TestDatabase;
@@ -56,15 +55,7 @@ beforeEach(async () => {
   spans.reset();
 });
 
-const relayFor = () =>
-  createOutboxRelay({
-    service: "ordering",
-    db: handle.db,
-    sql: handle.sql,
-    nc,
-    logger: silentLogger,
-    pollIntervalMs: 100,
-  });
+const relayFor = () => testRelay(handle, nc);
 
 async function messagesFor(orderId: string) {
   return (await streamMessages(nc, "ORDERING")).filter(
@@ -164,11 +155,7 @@ describe("outbox and relay", () => {
   };
   const debugLines: string[] = [];
   const quietRelay = () =>
-    createOutboxRelay({
-      service: "ordering",
-      db: handle.db,
-      sql: handle.sql,
-      nc,
+    testRelay(handle, nc, {
       logger: {
         debug: (_obj: object, msg?: string) => debugLines.push(msg ?? ""),
         info: () => {},

@@ -8,8 +8,8 @@ import {
   waitFor,
 } from "@stockflow/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "../src/index.js";
-import { openTestDb, silentLogger, streamMessages } from "./support.js";
+import { connectNats, createOutbox, ensureStreams } from "../src/index.js";
+import { openTestDb, silentLogger, streamMessages, testRelay } from "./support.js";
 
 // A private PostgreSQL, stopped and started again while the relay runs.
 let pg: PrivatePostgresServer;
@@ -34,15 +34,7 @@ afterAll(async () => {
 });
 
 it("publishes again after the database was down while it asked for a connection", async () => {
-  const relay = createOutboxRelay({
-    service: "ordering",
-    db: handle.db,
-    sql: handle.sql,
-    nc,
-    logger: silentLogger,
-    pollIntervalMs: 100,
-    publishTimeoutMs: 1000,
-  });
+  const relay = testRelay(handle, nc, { publishTimeoutMs: 1000 });
   relay.start();
   try {
     await pg.stop();

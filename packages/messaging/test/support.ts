@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { drizzle } from "drizzle-orm/postgres-js";
 import pino from "pino";
 import postgres from "postgres";
+import { createOutboxRelay, type OutboxRelayOptions } from "../src/relay.js";
 import { createMessagingTables } from "../src/testing.js";
 
 export async function openTestDb(url: string) {
@@ -13,6 +14,23 @@ export async function openTestDb(url: string) {
 }
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** ordering's relay over a test database, polling every 100 ms besides its wakes. */
+export function testRelay(
+  db: Awaited<ReturnType<typeof openTestDb>>,
+  nc: NatsConnection,
+  options: Partial<OutboxRelayOptions> = {},
+) {
+  return createOutboxRelay({
+    service: "ordering",
+    db: db.db,
+    sql: db.sql,
+    nc,
+    logger: silentLogger,
+    pollIntervalMs: 100,
+    ...options,
+  });
+}
 
 export async function streamMessages(nc: NatsConnection, stream: string) {
   const jsm = await jetstreamManager(nc);

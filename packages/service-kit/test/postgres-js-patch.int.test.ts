@@ -126,13 +126,18 @@ describe("postgres-js transactions with BEGIN and COMMIT pipelined", () => {
   });
 
   it("rolls back everything when a returned query fails, and throws its error", async () => {
-    const { sql } = counting();
+    const { sql, writes } = counting();
     await sql`insert into marks (id) values ('taken')`;
-    const tx = sql.begin(async (t) => {
-      await t`insert into marks (id) values ('before')`;
-      return [t`insert into marks (id) values ('returned')`, t`insert into marks (id) values ('taken')`];
-    });
-    await expect(tx).rejects.toMatchObject({ code: "23505" });
+    const failing = () =>
+      sql.begin(async (t) => {
+        await t`insert into marks (id) values ('before')`;
+        return [t`insert into marks (id) values ('returned')`, t`insert into marks (id) values ('taken')`];
+      });
+    await expect(failing()).rejects.toMatchObject({ code: "23505" });
+    // Prepared now: the second run is two writes, no ROLLBACK after the COMMIT that ended it.
+    const before = writes();
+    await expect(failing()).rejects.toMatchObject({ code: "23505" });
+    expect(writes() - before).toBe(2);
     expect((await sql`select id from marks order by id`).map((r) => r.id)).toEqual(["taken"]);
     // The connection is out of the aborted transaction: the next one commits.
     await sql.begin((t) => [t`insert into marks (id) values ('after')`]);
