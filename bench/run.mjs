@@ -100,7 +100,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(
-      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders>]",
+      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders> | --latency <rate> [--runs <n>]]",
     );
     return;
   }
@@ -234,6 +234,32 @@ async function main() {
     return { ok: Boolean(ok), ms: Date.now() - start, ...(await orderingCounts()) };
   };
 
+  /**
+   * --latency <rate>: only the latency phase at that rate, --runs times (each after a VACUUM):
+   * a quick A/B of a change's latency, with the CPU it cost. No other figure, no JSON.
+   */
+  const latencyOnly = async () => {
+    log("warm-up: 100 orders/s for 2 s");
+    await driver.call("runRate", { rate: 100, seconds: 2, drainTimeoutS: 10 });
+    const vacuum = (await autovacuumIsOff(orderingSql))
+      ? () => Promise.all([orderingSql, allocationSql, warehouseSql].map((sql) => sql`vacuum (analyze)`))
+      : async () => {};
+    for (let run = 1; run <= opts.runs; run++) {
+      await vacuum();
+      const cpu = cpuNow();
+      const l = await driver.call("runRate", {
+        rate: opts.latencyOnly,
+        seconds: plan.latencyS,
+        drainTimeoutS: plan.drainTimeoutS,
+        getSample: plan.getSample,
+      });
+      const perOrder = cpuPerOrder(cpu, cpuNow(), l.accepted);
+      log(
+        `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); to GET ${l.toGet.p50}/${l.toGet.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}`,
+      );
+    }
+  };
+
   try {
     memorySnapshot("atStart");
     await driver.call("init", {
@@ -263,6 +289,11 @@ async function main() {
             .join(", ")}`,
         );
       }
+    }
+
+    if (opts.latencyOnly) {
+      await latencyOnly();
+      return;
     }
 
     // 5. References first, on a quiet stack.

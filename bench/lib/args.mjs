@@ -7,6 +7,7 @@
  *   --steps a,b,c      offered rates (orders/s) to step through
  *   --window <s>       seconds per step
  *   --prefill <n>      write n historical orders into the databases before the run (README)
+ *   --latency <rate>   only the latency phase, at that rate (a quick A/B), --runs <n> times
  */
 export function parseArgs(argv) {
   const opts = {
@@ -17,6 +18,8 @@ export function parseArgs(argv) {
     steps: undefined,
     window: undefined,
     prefill: 0,
+    latencyOnly: 0,
+    runs: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -38,7 +41,9 @@ export function parseArgs(argv) {
     else if (a === "--prefill") {
       opts.prefill = positive(a, next());
       if (!Number.isInteger(opts.prefill)) throw new Error(`${a}: expected a whole number of orders`);
-    } else if (a === "--help" || a === "-h") opts.help = true;
+    } else if (a === "--latency") opts.latencyOnly = positive(a, next());
+    else if (a === "--runs") opts.runs = positive(a, next());
+    else if (a === "--help" || a === "-h") opts.help = true;
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   for (const s of opts.cpuProf) {

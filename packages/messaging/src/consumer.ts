@@ -117,10 +117,11 @@ export interface ConsumerOptions {
   isTransient?: (err: unknown) => boolean;
   ackWaitMs?: number;
   /**
-   * Called after each transaction that applied messages commits: e.g. the service's outbox
-   * relay's `wake()`, when handlers write outbox rows without a NOTIFY.
+   * Called after each transaction that applied messages commits, with that transaction: e.g.
+   * to hand the outbox rows its handlers wrote to the service's relay (`handOff`), or to
+   * `wake()` it, when handlers write outbox rows without a NOTIFY.
    */
-  afterCommit?: () => void;
+  afterCommit?: (tx: Tx) => void;
 }
 
 /** How a consumer redelivers: what operators tune per deployment (CONSUMER_* settings). */
@@ -429,7 +430,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         current = undefined;
       };
       try {
+        let committed: Tx | undefined;
         const applied = await db.transaction(async (tx) => {
+          committed = tx;
           // Ids as arrays keep the statement's text the same whatever the batch's size, so it is
           // prepared once per connection: a round trip per batch instead of two.
           const recording = tx
@@ -463,7 +466,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           await run(tx, applied);
           return applied;
         });
-        if (applied.some(Boolean)) options.afterCommit?.();
+        if (applied.some(Boolean) && committed) options.afterCommit?.(committed);
         return { ok: true, applied };
       } catch (err) {
         if (err instanceof AlreadyRecorded && optimistic) {

@@ -3,6 +3,7 @@ import { type Contract, type EventOf, type ServiceName, validationErrors } from 
 import { captureContext } from "@stockflow/telemetry";
 import { sql } from "drizzle-orm";
 import { ContractViolation } from "./errors.js";
+import type { CommittedRow } from "./relay.js";
 import { outbox } from "./schema.js";
 import type { DbOrTx } from "./types.js";
 
@@ -60,8 +61,9 @@ export function outboxRow<C extends Contract>(
  * number, in the order given (their ids follow it), with the NOTIFY that wakes the relay at
  * commit. Values go as text and are cast in SQL, so the client's serializers do not matter.
  * Run it inside the transaction whose commit publishes them. `notify: false` leaves the
- * NOTIFY out, for a writer that wakes its own relay after commit (the relay's `wake()`):
- * a notifying transaction holds PostgreSQL's notify lock through its commit.
+ * NOTIFY out, for a writer that tells its own relay after commit (the relay's `handOff()` or
+ * `wake()`): a notifying transaction holds PostgreSQL's notify lock through its commit. The
+ * statement then answers the rows' ids, for `committedRows`.
  */
 export function outboxInsert(
   rows: readonly OutboxRow[],
@@ -78,11 +80,24 @@ export function outboxInsert(
     rows.map((r) => JSON.stringify(r.payload)),
     rows.map((r) => JSON.stringify(r.headers)),
   ];
-  if (!notify) return { text: insert, params };
+  if (!notify) return { text: `${insert} returning id::text as id, event_id::text as event_id`, params };
   return {
     text: `with written as (${insert} returning 1) select pg_notify($5::text, '') from written limit 1`,
     params: [...params, OUTBOX_CHANNEL],
   };
+}
+
+/** Outbox rows with the ids `outboxInsert` (without NOTIFY) answered for them, for `relay.handOff`. */
+export function committedRows(
+  rows: readonly OutboxRow[],
+  written: readonly { id: string; event_id: string }[],
+): CommittedRow[] {
+  const idOf = new Map(written.map((w) => [w.event_id, w.id]));
+  return rows.map((r) => {
+    const id = idOf.get(r.eventId);
+    if (id === undefined) throw new Error(`outbox row ${r.eventId} was not written`);
+    return { ...r, id };
+  });
 }
 
 export function createOutbox({ service }: { service: ServiceName }): Outbox {

@@ -5,7 +5,7 @@ import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow
 import { sql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { outboxMetrics } from "./metrics.js";
-import { OUTBOX_CHANNEL } from "./outbox.js";
+import { OUTBOX_CHANNEL, type OutboxRow } from "./outbox.js";
 import { outbox } from "./schema.js";
 import type { Database, Logger } from "./types.js";
 
@@ -20,6 +20,17 @@ export interface OutboxRelayOptions {
   /** Fallback polling when no NOTIFY arrives (e.g. the LISTEN connection is down). */
   pollIntervalMs?: number;
   publishTimeoutMs?: number;
+  /**
+   * How long ids published by `handOff` may wait to be marked published, so that one
+   * statement marks the hand-offs of many transactions (default 20 ms). A crash in between
+   * publishes them again, with the same Nats-Msg-Id.
+   */
+  markDelayMs?: number;
+}
+
+/** An outbox row its writer has just committed, with the id the outbox gave it. */
+export interface CommittedRow extends OutboxRow {
+  id: string;
 }
 
 export interface OutboxRelay {
@@ -31,6 +42,13 @@ export interface OutboxRelay {
    * sooner than a NOTIFY (no statement, no notification back through PostgreSQL).
    */
   wake(): void;
+  /**
+   * Rows their writer has just committed, handed over by the process that wrote them: the
+   * relay publishes them at once, without reading them back, and marks them published a
+   * little later, many hand-offs in one statement. While rows committed earlier may still be
+   * unpublished (at start, after a failed publish) it reads instead, in outbox order.
+   */
+  handOff(rows: readonly CommittedRow[]): void;
   backlog(): Promise<{ pending: number; oldestAgeMs: number }>;
   /** Publishes until nothing is pending; for tests and shutdown. */
   flush(): Promise<void>;
@@ -63,6 +81,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     batchSize = 500,
     pollIntervalMs = 1000,
     publishTimeoutMs = 5000,
+    markDelayMs = 20,
   } = options;
   const js = jetstream(nc, { timeout: publishTimeoutMs });
   const metrics = outboxMetrics();
@@ -76,15 +95,34 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** The last batch found another replica's relay publishing. */
   let lockBusy = false;
   let unlisten: (() => Promise<void>) | undefined;
+  /**
+   * Hand-offs publish at once only while nothing older may be pending: set when a read
+   * finds nothing left (every row committed before it is published), cleared when a
+   * hand-off's publish fails (that row, and the ones after it, go in outbox order again).
+   */
+  let handOffs = false;
+  /** Ids of handed-off rows being published: a read passes them over. */
+  const publishing = new Set<string>();
+  /** Ids of handed-off rows published and not marked yet. */
+  let published: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let markTimer: NodeJS.Timeout | undefined;
+  /** The mark timer fired: the loop marks what hand-offs published. */
+  let markDue = false;
 
-  async function publish(row: PendingRow): Promise<void> {
-    const span = startProducerSpan(row.subject, row.event_id, restoreContext(row.headers));
+  async function publish(row: {
+    subject: string;
+    eventId: string;
+    headers: Record<string, string>;
+    payload: unknown;
+  }): Promise<void> {
+    const span = startProducerSpan(row.subject, row.eventId, restoreContext(row.headers));
     try {
       const h = natsHeaders();
       for (const [k, v] of Object.entries(row.headers)) if (!TRACE_KEYS.has(k)) h.set(k, v);
       injectIntoHeaders(trace.setSpan(restoreContext(row.headers), span), h);
       // Nats-Msg-Id = ce-id: a row published again after a crash is dropped by the broker.
-      await js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.event_id, headers: h });
+      await js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.eventId, headers: h });
     } catch (err) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
       span.setAttribute("error.type", (err as Error).name);
@@ -104,45 +142,119 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * 3.4.9 can lose a reservation across a database outage, and the relay would wait forever.
    */
   async function publishBatch(): Promise<number> {
-    let published = 0;
-    await options.sql.begin(async (tx) => {
-      // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
-      // even with several replicas; the others find the lock taken and try again soon. The
-      // lock is taken in the same statement as the read, which says whether it was free.
-      const read = await tx<PendingRow[]>`
-        select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
-        from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
-        left join lateral (
-          select id, event_id, subject, payload, headers from outbox
-          where l.locked and published_at is null
-          order by id limit ${batchSize}
-        ) o on true`;
-      lockBusy = read[0]?.locked === false;
-      const rows = read.filter((r) => r.id !== null);
-      if (rows.length === 0) return [];
-      const results = await Promise.allSettled(rows.map(publish));
+    let count = 0;
+    // Handed-off rows published since the last statement that marked some: marked first,
+    // in the same transaction, so the read below does not see them pending.
+    const marking = takePublished();
+    try {
+      await options.sql.begin(async (tx) => {
+        if (marking.length > 0) {
+          // Its failure aborts the transaction, which the read below reports.
+          tx`update outbox set published_at = now() where id = any(${marking}::bigint[])`
+            .execute()
+            .catch(() => {});
+        }
+        // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
+        // even with several replicas; the others find the lock taken and try again soon. The
+        // lock is taken in the same statement as the read, which says whether it was free.
+        // Rows a hand-off is publishing right now are passed over.
+        const read = await tx<PendingRow[]>`
+          select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
+          from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
+          left join lateral (
+            select id, event_id, subject, payload, headers from outbox
+            where l.locked and published_at is null and id <> all(${[...publishing]}::bigint[])
+            order by id limit ${batchSize}
+          ) o on true`;
+        lockBusy = read[0]?.locked === false;
+        const rows = read.filter((r) => r.id !== null);
+        if (rows.length === 0) {
+          // Nothing committed before this read is left unpublished: hand-offs may go at once.
+          if (!lockBusy) handOffs = true;
+          return marking.length > 0 ? [tx`set local synchronous_commit = off`] : [];
+        }
+        const results = await Promise.allSettled(rows.map((r) => publish({ ...r, eventId: r.event_id })));
+        const firstFailure = results.findIndex((r) => r.status === "rejected");
+        const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+        if (firstFailure !== -1) {
+          handOffs = false;
+          const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
+          logger.warn(
+            { err: reason, published: done.length },
+            `outbox relay: publish failed: ${reason.message}`,
+          );
+          if (done.length === 0) throw reason;
+        } else if (rows.length < batchSize && !lockBusy) handOffs = true;
+        count = done.length;
+        // One statement marks the whole batch; returned unsent, it goes out with the COMMIT.
+        // That COMMIT need not wait for its WAL flush (asynchronous commit): a crash that loses
+        // the marking publishes the rows again, with the same Nats-Msg-Id, which JetStream's
+        // duplicate window drops; the relay's next batch starts that much sooner.
+        return [
+          tx`set local synchronous_commit = off`,
+          tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`,
+        ];
+      });
+    } catch (err) {
+      published = marking.concat(published);
+      throw err;
+    }
+    if (count > 0) metrics.published.inc({ service }, count);
+    return count;
+  }
+
+  function takePublished(): string[] {
+    const ids = published;
+    published = [];
+    return ids;
+  }
+
+  /** Marks the handed-off rows published so far: one statement, one round trip. */
+  async function markPublished(): Promise<void> {
+    const ids = takePublished();
+    if (ids.length === 0) return;
+    try {
+      await options.sql.begin((tx) => [
+        tx`set local synchronous_commit = off`,
+        tx`update outbox set published_at = now() where id = any(${ids}::bigint[])`,
+      ]);
+    } catch (err) {
+      published = ids.concat(published);
+      throw err;
+    }
+  }
+
+  function handOff(rows: readonly CommittedRow[]): void {
+    if (rows.length === 0) return;
+    if (!running || !handOffs) {
+      relay.wake();
+      return;
+    }
+    for (const r of rows) publishing.add(r.id);
+    // Sent in order on the one connection: the stream stores them in this order.
+    const task = Promise.allSettled(rows.map(publish)).then((results) => {
       const firstFailure = results.findIndex((r) => r.status === "rejected");
       const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+      for (const r of rows) publishing.delete(r.id);
+      for (const r of done) published.push(r.id);
+      if (done.length > 0) metrics.published.inc({ service }, done.length);
       if (firstFailure !== -1) {
+        // This row and the ones after it go back to the outbox's order: read, not handed off.
+        handOffs = false;
         const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
-        logger.warn(
-          { err: reason, published: done.length },
-          `outbox relay: publish failed: ${reason.message}`,
-        );
-        if (done.length === 0) throw reason;
+        logger.warn({ err: reason }, `outbox relay: publish failed: ${reason.message}`);
+        relay.wake();
       }
-      published = done.length;
-      // One statement marks the whole batch; returned unsent, it goes out with the COMMIT.
-      // That COMMIT need not wait for its WAL flush (asynchronous commit): a crash that loses
-      // the marking publishes the rows again, with the same Nats-Msg-Id, which JetStream's
-      // duplicate window drops; the relay's next batch starts that much sooner.
-      return [
-        tx`set local synchronous_commit = off`,
-        tx`update outbox set published_at = now() where id = any(${done.map((r) => r.id)}::bigint[])`,
-      ];
+      if (!markTimer && published.length > 0) {
+        markTimer = setTimeout(() => {
+          markTimer = undefined;
+          markDue = true;
+          wake?.();
+        }, markDelayMs);
+      }
     });
-    if (published > 0) metrics.published.inc({ service }, published);
-    return published;
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
   }
 
   function sleep(ms: number): Promise<void> {
@@ -160,9 +272,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function run(): Promise<void> {
     let failures = 0;
     let busyRetries = 0;
+    let lastRead = Number.NEGATIVE_INFINITY;
     while (running) {
       try {
+        // Woken only to mark hand-offs, and no poll due: no read.
+        const sinceRead = performance.now() - lastRead;
+        if (markDue && !notified && sinceRead < pollIntervalMs) {
+          markDue = false;
+          await markPublished();
+          failures = 0;
+          await sleep(pollIntervalMs - sinceRead);
+          continue;
+        }
         notified = false;
+        markDue = false;
+        lastRead = performance.now();
         const n = await publishBatch();
         failures = 0;
         // Without LISTEN (it failed), nothing tells of new rows: read until empty, as polling does.
@@ -201,6 +325,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function flush(deadlineMs = 10_000): Promise<void> {
     const deadline = Date.now() + deadlineMs;
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     while (Date.now() < deadline) {
       const { pending } = await relay.backlog();
       if (pending === 0) return;
@@ -218,6 +343,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     async stop() {
       running = false;
+      handOffs = false;
+      clearTimeout(markTimer);
+      markTimer = undefined;
       wake?.();
       await loop;
       await flush(5000).catch((err) => logger.warn({ err }, "outbox relay: could not flush at stop"));
@@ -233,6 +361,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return { pending, oldestAgeMs };
     },
     flush: () => flush(),
+    handOff,
     wake() {
       notified = true;
       wake?.();

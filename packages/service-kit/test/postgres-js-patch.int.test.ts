@@ -109,7 +109,8 @@ describe("postgres-js transactions with BEGIN and COMMIT pipelined", () => {
     const { sql, writes } = counting();
     const transaction = () =>
       sql.begin(async (t) => {
-        const [{ txid }] = await t`select txid_current()::text as txid`;
+        const [row] = await t`select txid_current()::text as txid`;
+        const txid = row!.txid as string;
         return [
           t`insert into marks (id) values (${`pipelined-${txid}`})`,
           t`select count(*)::int as n, txid_current()::text = ${txid} as same from marks where id = ${`pipelined-${txid}`}`,
@@ -118,7 +119,8 @@ describe("postgres-js transactions with BEGIN and COMMIT pipelined", () => {
     // The first run prepares the statements (a round trip each); the second is measured.
     await transaction();
     const before = writes();
-    const [, [count]] = await transaction();
+    const [, counted] = await transaction();
+    const [count] = counted!;
     expect(writes() - before).toBe(2);
     expect(count).toEqual({ n: 1, same: true });
     expect(await sql`select id from marks`).toHaveLength(2);

@@ -6,6 +6,7 @@ import {
   ensureStreams,
   type OutboxRelay,
   type Redelivery,
+  type Tx,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
@@ -80,10 +81,11 @@ async function wire(
   redelivery: Redelivery,
 ): Promise<AllocationService> {
   // Every outbox row allocation writes commits with a consumer's transaction, which then
-  // wakes the relay in this process.
-  const unitOfWork = unitOfWorkFactory({ clock, relayWokenAfterCommit: true });
+  // hands the rows to the relay in this process: published at once, without a read back.
+  const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
   const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit: () => relay.wake() };
+  const afterCommit = (tx: Tx) => relay.handOff(unitOfWork.written(tx));
+  const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,

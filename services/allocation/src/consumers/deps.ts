@@ -9,8 +9,8 @@ export interface ConsumerDeps {
   unitOfWork: UnitOfWorkFactory;
   /** ack wait, retry delays, attempts before the DLQ (CONSUMER_* settings). */
   redelivery?: Redelivery;
-  /** After a transaction commits: wakes the service's outbox relay. */
-  afterCommit?: () => void;
+  /** After a transaction commits: hands its outbox rows to the service's relay. */
+  afterCommit?: ConsumerOptions["afterCommit"];
 }
 
 /** What both of allocation's consumers share: connections, redelivery, retries, the relay's wake. */

@@ -1,4 +1,10 @@
-import { type DbOrTx, type OutboxRow, outboxInsert } from "@stockflow/messaging";
+import {
+  type CommittedRow,
+  committedRows,
+  type DbOrTx,
+  type OutboxRow,
+  outboxInsert,
+} from "@stockflow/messaging";
 import { is } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
@@ -9,23 +15,32 @@ import { ProductSession } from "./product-session.js";
 import { send, settleInOrder } from "./statement.js";
 
 /** Builds a unit of work over a transaction that its caller (the message consumer) opens and commits. */
-export type UnitOfWorkFactory = (tx: DbOrTx) => UnitOfWork;
+export interface UnitOfWorkFactory {
+  (tx: DbOrTx): UnitOfWork;
+  /**
+   * The outbox rows the units of work over `tx` wrote, with their ids: after `tx` commits,
+   * for the outbox relay's `handOff`. Asked once per transaction.
+   */
+  written(tx: DbOrTx): CommittedRow[];
+}
 
 export interface UnitOfWorkOptions {
   clock: Clock;
   /**
-   * The caller wakes the outbox relay after commit (the consumers' `afterCommit`), so the
-   * outbox rows go without a NOTIFY: a notifying transaction holds PostgreSQL's notify lock
-   * through its commit, and the notification would only wake this same process again.
+   * The caller hands the written outbox rows to the relay after commit (the consumers'
+   * `afterCommit`, with `written(tx)`), so they go without a NOTIFY: a notifying transaction
+   * holds PostgreSQL's notify lock through its commit, and the notification would only wake
+   * this same process again.
    */
-  relayWokenAfterCommit?: boolean;
+  relayToldAfterCommit?: boolean;
 }
 
 export function unitOfWorkFactory({
   clock,
-  relayWokenAfterCommit = false,
+  relayToldAfterCommit = false,
 }: UnitOfWorkOptions): UnitOfWorkFactory {
-  const notify = !relayWokenAfterCommit;
+  const notify = !relayToldAfterCommit;
+  const writtenIn = new WeakMap<DbOrTx, CommittedRow[]>();
   // One session per transaction: the units of a consumer batch share what they read and
   // wrote, and a retried or split batch, in a new transaction, starts from nothing.
   const sessions = new WeakMap<DbOrTx, ProductSession>();
@@ -37,7 +52,7 @@ export function unitOfWorkFactory({
     sessions.set(tx, session);
     return session;
   };
-  return (tx) => {
+  const factory = (tx: DbOrTx): UnitOfWork => {
     const products = new DrizzleProductRepository(tx, sessionOf(tx));
     const staged: OutboxRow[] = [];
     return {
@@ -53,9 +68,24 @@ export function unitOfWorkFactory({
         // get higher ids and the relay publishes per SKU in commit order. When a save finds
         // its version moved, the outbox rows sent after it go with the transaction's rollback.
         const saved = products.saveChanges(clock.now());
-        const queued = rows.length > 0 ? [send(tx, outboxInsert(rows, { notify }))] : [];
-        await settleInOrder([saved, ...queued]);
+        const inserted =
+          rows.length > 0
+            ? send<{ id: string; event_id: string }>(tx, outboxInsert(rows, { notify }))
+            : undefined;
+        await settleInOrder(inserted ? [saved, inserted] : [saved]);
+        if (inserted && !notify) {
+          const written = writtenIn.get(tx) ?? [];
+          written.push(...committedRows(rows, await inserted));
+          writtenIn.set(tx, written);
+        }
       },
     };
   };
+  return Object.assign(factory, {
+    written(tx: DbOrTx) {
+      const rows = writtenIn.get(tx) ?? [];
+      writtenIn.delete(tx);
+      return rows;
+    },
+  });
 }

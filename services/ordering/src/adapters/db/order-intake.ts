@@ -83,7 +83,10 @@ export interface IntakeOptions {
   service: ServiceName;
   /** Called after orders commit: the service's outbox relay's `wake()`. */
   wakeRelay: () => void;
-  /** Statements writing orders at once; orders that arrive meanwhile wait and go together. */
+  /**
+   * Statements writing orders at once (default 1); orders that arrive meanwhile wait and go
+   * together in the next one.
+   */
   maxInFlight?: number;
   /** A batch holds at most this many orders, and lines (unless its first order has more). */
   maxBatchOrders?: number;
@@ -126,7 +129,10 @@ export function orderIntake({
   sql,
   service,
   wakeRelay,
-  maxInFlight = 4,
+  // One: the orders that arrive while a statement runs make the next one bigger. Measured at
+  // saturation (POST /orders alone, 32 connections): 2,470 requests/s with 4, 2,997 with 2,
+  // 3,488 with 1, the CPU per request 0.65 -> 0.53 -> 0.45 ms (ordering and its PostgreSQL).
+  maxInFlight = 1,
   maxBatchOrders = 64,
   maxBatchLines = 1000,
 }: IntakeOptions): OrderIntake {
