@@ -81,10 +81,11 @@ async function wire(
   redelivery: Redelivery,
 ): Promise<AllocationService> {
   // Every outbox row allocation writes commits with a consumer's transaction, which then
-  // hands the rows to the relay in this process: published at once, without a read back.
+  // hands the rows to the relay in this process (published at once, without a read back)
+  // and leaves its products for the next transactions to start from.
   const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
   const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const afterCommit = (tx: Tx) => relay.handOff(unitOfWork.written(tx));
+  const afterCommit = (tx: Tx) => relay.handOff(unitOfWork.committed(tx));
   const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({

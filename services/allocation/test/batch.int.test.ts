@@ -42,9 +42,9 @@ const names = (ns: string) => ({
   ref: (sku: number, n: number) => `${ns}-S${sku}-b${n}`,
 });
 
-function handle(tx: DbOrTx, m: Message, ns: string): Promise<void> {
+function handle(tx: DbOrTx, m: Message, ns: string, factory = unitOfWork): Promise<void> {
   const name = names(ns);
-  const uow = unitOfWork(tx);
+  const uow = factory(tx);
   switch (m.kind) {
     case "place":
       return handlers.allocate(uow, {
@@ -81,6 +81,36 @@ function handle(tx: DbOrTx, m: Message, ns: string): Promise<void> {
 const oneByOne = async (messages: readonly Message[], ns: string) => {
   for (const m of messages) await database.db.transaction((tx) => handle(tx, m, ns));
 };
+
+/**
+ * One transaction per message, as the consumers run them in allocation's processes: after
+ * each commit the process remembers the products (`committed(tx)`), and the next transaction
+ * of that process starts from them; a ConcurrencyConflict runs the message again. `processes`
+ * are two replicas, each with its memory; `by[i]` says which one handles message i.
+ */
+async function oneByOneRemembering(
+  messages: readonly Message[],
+  ns: string,
+  processes: ReturnType<typeof unitOfWorkFactory>[],
+  by: readonly number[],
+): Promise<void> {
+  for (const [i, m] of messages.entries()) {
+    const factory = processes[by[i] ?? 0]!;
+    for (let attempt = 0; ; attempt++) {
+      let committed: DbOrTx | undefined;
+      try {
+        await database.db.transaction(async (tx) => {
+          committed = tx;
+          await handle(tx, m, ns, factory);
+        });
+        factory.committed(committed!);
+        break;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyConflict) || attempt >= 10) throw err;
+      }
+    }
+  }
+}
 
 /** Consecutive placed orders, as the ordering consumer hands them to allocateAll in one call. */
 function placedRun(tx: DbOrTx, run: Array<Extract<Message, { kind: "place" }>>, ns: string): Promise<void> {
@@ -243,6 +273,34 @@ describe("messages handled as one batch", () => {
     },
     120_000,
   );
+
+  it("end exactly as with a read each when every transaction starts from the products committed ones left, two replicas apart (property)", async () => {
+    const replicas = [0, 1].map(() =>
+      unitOfWorkFactory({
+        clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+        relayToldAfterCommit: true,
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(message, fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 30 }),
+        async (handled) => {
+          const run = ++runs;
+          const [remembering, reading] = [`m${run}a`, `m${run}b`];
+          const messages = handled.map(([m]) => m);
+          await oneByOneRemembering(
+            messages,
+            remembering,
+            replicas,
+            handled.map(([, by]) => by),
+          );
+          await oneByOne(messages, reading);
+          expect(await outcome(remembering)).toEqual(await outcome(reading));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 120_000);
 
   it.each([
     ["one handler call each", false],

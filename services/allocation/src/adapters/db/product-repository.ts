@@ -115,7 +115,7 @@ export class DrizzleProductRepository implements ProductRepository {
   }
 
   private conflict({ product, unread }: Tracked): never {
-    if (unread.length > 0) this.session.doubt(product.sku, unread);
+    this.session.doubt(product.sku, unread);
     throw new ConcurrencyConflict(product.sku, product.changes().loadedVersion);
   }
 

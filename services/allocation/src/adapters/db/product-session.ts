@@ -35,11 +35,21 @@ const pair = (sku: string, orderId: string) => `${sku}\u0000${orderId}`;
 export class ProductSession {
   private readonly known = new Map<string, Known>();
 
-  constructor(private readonly doubted: Set<string> = new Set()) {}
+  constructor(
+    private readonly doubted: Set<string> = new Set(),
+    private readonly cache?: ProductCache,
+  ) {}
 
-  /** The product of `sku` as this transaction left it, when that serves `needs` without a read. */
+  /**
+   * The product of `sku` as this transaction left it, when that serves `needs` without a read;
+   * for an order's lines (`needs.orderIds`, a placed order), also as the process's committed
+   * transactions left it (`cache`). Only there: an order recalled with its lines unread always
+   * ends in a write that checks the version, or in a conflict (see saveChanges), whereas a
+   * handler that finds nothing to change on a product another process has changed since (a
+   * shipment delayed of a batch it does not know yet) would write nothing, and check nothing.
+   */
   recall(sku: string, needs: ProductNeeds): Recalled | undefined {
-    const known = this.known.get(sku);
+    const known = this.known.get(sku) ?? (needs.orderIds?.length ? this.cache?.get(sku) : undefined);
     // The newest lines of a shrinking batch are read afresh every time.
     if (!known || needs.resize || (needs.queue && !known.state.queueComplete)) return undefined;
     const unread = (needs.orderIds ?? []).filter((orderId) => !known.orders.has(orderId));
@@ -66,10 +76,63 @@ export class ProductSession {
     this.known.set(state.sku, { state, orders });
   }
 
-  /** A save found a line of an order it assumed had none (or lost a race): read it from now on. */
+  /**
+   * A save found a line of an order it assumed had none, or lost a race: read the pairs from
+   * now on, and the product too (what the process remembered of it is out of date).
+   */
   doubt(sku: string, orderIds: readonly string[]): void {
+    this.cache?.forget(sku);
     if (this.doubted.size + orderIds.length > MAX_DOUBTED) this.doubted.clear();
     for (const orderId of orderIds) this.doubted.add(pair(sku, orderId));
+  }
+
+  /** Once the transaction committed: what it knew is what the process remembers. */
+  committed(): void {
+    for (const { state } of this.known.values()) this.cache?.remember(state);
+  }
+}
+
+/**
+ * The products as this process's committed transactions left them, so that the next
+ * transaction starts from them without a read: batches and version only (no order's lines,
+ * no queue), at most `max` SKUs, the least recently remembered forgotten first. Nothing
+ * here is trusted: a save moves a product row only from the version it started from, so a
+ * product another writer changed since (another replica, or a concurrent transaction of this
+ * one) fails its save like a lost race, is forgotten, and is read on the retry.
+ */
+export class ProductCache {
+  private readonly products = new Map<string, Known>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get(sku: string): Known | undefined {
+    return this.products.get(sku);
+  }
+
+  /** A committed state; an older one than what is held (commits seen out of order) is dropped. */
+  remember(state: ProductState): void {
+    const held = this.products.get(state.sku);
+    if (held && held.state.version >= state.version) return;
+    this.products.delete(state.sku);
+    this.products.set(state.sku, {
+      state: {
+        sku: state.sku,
+        version: state.version,
+        batches: state.batches.map((b) => ({ ...b })),
+        allocations: [],
+        backorders: [],
+        queueComplete: false,
+      },
+      orders: new Set(),
+    });
+    if (this.products.size > this.max) {
+      const oldest = this.products.keys().next().value;
+      if (oldest !== undefined) this.products.delete(oldest);
+    }
+  }
+
+  forget(sku: string): void {
+    this.products.delete(sku);
   }
 }
 

@@ -11,24 +11,25 @@ import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
 import { outboxRowOf } from "../outgoing.js";
 import { DrizzleProductRepository } from "./product-repository.js";
-import { ProductSession } from "./product-session.js";
+import { ProductCache, ProductSession } from "./product-session.js";
 import { send, settleInOrder } from "./statement.js";
 
 /** Builds a unit of work over a transaction that its caller (the message consumer) opens and commits. */
 export interface UnitOfWorkFactory {
   (tx: DbOrTx): UnitOfWork;
   /**
-   * The outbox rows the units of work over `tx` wrote, with their ids: after `tx` commits,
-   * for the outbox relay's `handOff`. Asked once per transaction.
+   * Once `tx` has committed (asked once per transaction): the products it read and wrote
+   * become what the next transactions start from without a read (ProductCache), and the
+   * answer is the outbox rows it wrote, with their ids, for the outbox relay's `handOff`.
    */
-  written(tx: DbOrTx): CommittedRow[];
+  committed(tx: DbOrTx): CommittedRow[];
 }
 
 export interface UnitOfWorkOptions {
   clock: Clock;
   /**
    * The caller hands the written outbox rows to the relay after commit (the consumers'
-   * `afterCommit`, with `written(tx)`), so they go without a NOTIFY: a notifying transaction
+   * `afterCommit`, with `committed(tx)`), so they go without a NOTIFY: a notifying transaction
    * holds PostgreSQL's notify lock through its commit, and the notification would only wake
    * this same process again.
    */
@@ -45,10 +46,11 @@ export function unitOfWorkFactory({
   // wrote, and a retried or split batch, in a new transaction, starts from nothing.
   const sessions = new WeakMap<DbOrTx, ProductSession>();
   const doubted = new Set<string>();
+  const cache = new ProductCache();
   const sessionOf = (tx: DbOrTx) => {
     // Outside a transaction every statement commits alone: nothing read stays true.
     if (!is(tx, PgTransaction)) return new ProductSession(doubted);
-    const session = sessions.get(tx) ?? new ProductSession(doubted);
+    const session = sessions.get(tx) ?? new ProductSession(doubted, cache);
     sessions.set(tx, session);
     return session;
   };
@@ -82,7 +84,9 @@ export function unitOfWorkFactory({
     };
   };
   return Object.assign(factory, {
-    written(tx: DbOrTx) {
+    committed(tx: DbOrTx) {
+      sessions.get(tx)?.committed();
+      sessions.delete(tx);
       const rows = writtenIn.get(tx) ?? [];
       writtenIn.delete(tx);
       return rows;
