@@ -71,7 +71,14 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
-  const uow = createUnitOfWork({ db: database.db, outbox, wakeRelay: () => relay.wake() });
+  // New orders' outbox rows go to the relay as they commit (published without a read back);
+  // other writes wake it.
+  const uow = createUnitOfWork({
+    db: database.db,
+    outbox,
+    wakeRelay: () => relay.wake(),
+    handOff: (rows) => relay.handOff(rows),
+  });
   const consumer = createAllocationConsumer({
     nc,
     db: database.db,

@@ -1,5 +1,5 @@
 import { customerBecameVipV1, orderPlacedV1 } from "@stockflow/contracts";
-import { ContractViolation, createOutbox } from "@stockflow/messaging";
+import { type CommittedRow, ContractViolation, createOutbox } from "@stockflow/messaging";
 import { waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerRepository } from "../src/adapters/db/customer-repository.js";
@@ -287,6 +287,51 @@ describe("the order intake under load", () => {
       a4?.orderId,
     ]);
     expect(await countOf("c-batch-a")).toBe(4);
+  });
+
+  it("hands the outbox rows each statement wrote to the relay, with their ids, in outbox order", async () => {
+    const handedOff: CommittedRow[][] = [];
+    const handingOff = orderIntake({
+      sql: poolOf(database.db),
+      service: "ordering",
+      wakeRelay: () => {
+        throw new Error("woken instead of handed the rows");
+      },
+      handOff: (rows) => handedOff.push(rows),
+      maxInFlight: 1,
+    });
+    const vipAt2: OutgoingEvent = {
+      contract: customerBecameVipV1,
+      payload: { customerId: "c-hand-off", orderCount: 2 },
+      atOrderCount: 2,
+    };
+    const place = (idempotency?: { key: string; answer: StoredAnswer }) => {
+      const order = newOrder("c-hand-off");
+      return handingOff.place({
+        order,
+        events: [placed(order.orderId, "c-hand-off"), vipAt2],
+        ...(idempotency ? { idempotency } : {}),
+      });
+    };
+    // Three orders in two statements, then one with a key (a statement of its own).
+    await Promise.all([place(), place(), place()]);
+    await place({ key: "k-hand-off", answer: { requestHash: "h", statusCode: 202, response: {} } });
+    const stored = await database.sql<{ id: string; event_id: string; subject: string }[]>`
+      select id::text, event_id::text, subject from outbox
+      where payload->>'customerId' = 'c-hand-off' order by id`;
+    // Only the order that reached 2 wrote the VIP event.
+    expect(stored.map((r) => r.subject)).toEqual([
+      "ordering.order_placed.v1",
+      "ordering.order_placed.v1",
+      "ordering.customer_became_vip.v1",
+      "ordering.order_placed.v1",
+      "ordering.order_placed.v1",
+    ]);
+    expect(handedOff.length).toBeGreaterThanOrEqual(3);
+    expect(handedOff.flat().map((r) => ({ id: r.id, event_id: r.eventId, subject: r.subject }))).toEqual(
+      stored,
+    );
+    for (const r of handedOff.flat()) expect(r.headers["ce-id"]).toBe(r.eventId);
   });
 
   it("fails only the bad order of a batch that fails", async () => {

@@ -1,5 +1,5 @@
 import type { ServiceName } from "@stockflow/contracts";
-import { isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
+import { type CommittedRow, isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
 import type { Sql } from "postgres";
 import type { IntakeResult, NewOrderRecord, OrderIntake, StoredAnswer } from "../../app/ports.js";
 
@@ -59,8 +59,10 @@ const writes = (guard: string) => `
       as e(k int, event_id uuid, subject text, payload jsonb, headers jsonb, at_order_count int)
     where e.at_order_count is null or e.at_order_count = o.order_count
     order by o.n, e.k
+    returning id, event_id
   )
-  select n, order_count from numbered`;
+  select n, order_count, null::text as id, null::text as event_id from numbered
+  union all select null, null, id::text, event_id::text from events`;
 
 const PLACE = `with ${writes("")}`;
 
@@ -84,6 +86,12 @@ export interface IntakeOptions {
   /** Called after orders commit: the service's outbox relay's `wake()`. */
   wakeRelay: () => void;
   /**
+   * Called instead of `wakeRelay` after a statement of orders without an idempotency key
+   * commits, with the outbox rows it wrote: the relay's `handOff()`, which publishes them
+   * without reading them back.
+   */
+  handOff?: (rows: CommittedRow[]) => void;
+  /**
    * Statements writing orders at once (default 1); orders that arrive meanwhile wait and go
    * together in the next one.
    */
@@ -100,6 +108,24 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
+/** An event of an order as the statement reads it (InputRow's events). */
+interface OutboxEventRow {
+  k: number;
+  event_id: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+  at_order_count: number | null;
+}
+
+/** A row the statements answer: an order's count (n, order_count), or an outbox row written (id, event_id). */
+interface Answer {
+  n: number | null;
+  order_count: number | null;
+  id: string | null;
+  event_id: string | null;
+}
+
 /** One element of $1: an order as the statement reads it. */
 interface InputRow {
   n: number;
@@ -109,7 +135,7 @@ interface InputRow {
   created_at: string;
   updated_at: string;
   lines: unknown[];
-  events: unknown[];
+  events: OutboxEventRow[];
 }
 
 /**
@@ -129,6 +155,7 @@ export function orderIntake({
   sql,
   service,
   wakeRelay,
+  handOff,
   // One: the orders that arrive while a statement runs make the next one bigger. Measured at
   // saturation (POST /orders alone, 32 connections): 2,470 requests/s with 4, 2,997 with 2,
   // 3,488 with 1, the CPU per request 0.65 -> 0.53 -> 0.45 ms (ordering and its PostgreSQL).
@@ -156,7 +183,7 @@ export function orderIntake({
   });
 
   async function write(batch: Waiting[]): Promise<void> {
-    let rows: { n: number; order_count: number }[];
+    let rows: Answer[];
     try {
       rows = await sql.unsafe(PLACE, [JSON.stringify(batch.map((w, n) => ({ n, ...w.row })))], prepared);
     } catch (err) {
@@ -164,13 +191,42 @@ export function orderIntake({
       else await Promise.all(batch.map((w) => write([w])));
       return;
     }
-    wakeRelay();
-    const counts = new Map(rows.map((r) => [r.n, r.order_count]));
+    // Before the 202s: the events are on their way to the broker before a client can act on
+    // an answer (cancel the order).
+    tellRelay(
+      batch.flatMap((w) => w.row.events),
+      rows,
+    );
+    const counts = new Map(rows.filter((r) => r.n !== null).map((r) => [r.n, r.order_count]));
     batch.forEach((w, n) => {
       const orderCount = counts.get(n);
-      if (orderCount === undefined) w.reject(new Error(`order ${w.row.order_id} was not written`));
+      if (orderCount === undefined || orderCount === null)
+        w.reject(new Error(`order ${w.row.order_id} was not written`));
       else w.resolve({ placed: true, orderCount });
     });
+  }
+
+  /**
+   * After a statement committed: hands the relay the outbox rows it wrote (of `events`, an
+   * order's events meant for another count are not written), in id order, or wakes it.
+   */
+  function tellRelay(events: OutboxEventRow[], rows: Answer[]): void {
+    if (!handOff) {
+      wakeRelay();
+      return;
+    }
+    const ids = new Map(rows.filter((r) => r.id !== null).map((r) => [r.event_id, r.id as string]));
+    const written: CommittedRow[] = events
+      .filter((e) => ids.has(e.event_id))
+      .map((e) => ({
+        id: ids.get(e.event_id) as string,
+        eventId: e.event_id,
+        subject: e.subject,
+        payload: e.payload,
+        headers: e.headers,
+      }))
+      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    handOff(written);
   }
 
   function takeBatch(): Waiting[] {
@@ -215,10 +271,11 @@ export function orderIntake({
     // Twice at most: the holder's row can vanish between our claim and our read only if
     // it was purged in between, and then our second claim wins.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const [written] = await sql.unsafe(PLACE_CLAIMING, params, prepared);
+      const answered: Answer[] = await sql.unsafe(PLACE_CLAIMING, params, prepared);
+      const written = answered.find((r) => r.n !== null);
       if (written) {
-        wakeRelay();
-        return { placed: true, orderCount: written.order_count };
+        tellRelay(row.events, answered);
+        return { placed: true, orderCount: written.order_count as number };
       }
       const earlier = await earlierAnswer(key);
       if (earlier) return { placed: false, earlier };

@@ -1,4 +1,5 @@
 import type { Contract, EventOf } from "@stockflow/contracts";
+import type { CommittedRow } from "@stockflow/messaging";
 import type { Transaction, UnitOfWork } from "../../app/ports.js";
 import { customerRepository } from "./customer-repository.js";
 import type { Executor } from "./executor.js";
@@ -24,9 +25,11 @@ export interface UnitOfWorkDeps {
    * rows are written without a NOTIFY (see order-intake.ts).
    */
   wakeRelay: () => void;
+  /** Hands the outbox rows of new orders to this process's relay once committed (its `handOff()`). */
+  handOff?: (rows: CommittedRow[]) => void;
 }
 
-export function createUnitOfWork({ db, outbox, wakeRelay }: UnitOfWorkDeps): OrderingUnitOfWork {
+export function createUnitOfWork({ db, outbox, wakeRelay, handOff }: UnitOfWorkDeps): OrderingUnitOfWork {
   const pool = poolOf(db);
   const bind = (tx: Executor): Transaction => ({
     orders: orderRepository(tx),
@@ -37,6 +40,6 @@ export function createUnitOfWork({ db, outbox, wakeRelay }: UnitOfWorkDeps): Ord
     bind,
     run: (work) => db.transaction((tx) => work(bind(tx))),
     read: (work) => work({ orders: orderRepository(db), customers: customerRepository(db) }),
-    intake: orderIntake({ sql: pool, service: "ordering", wakeRelay }),
+    intake: orderIntake({ sql: pool, service: "ordering", wakeRelay, ...(handOff ? { handOff } : {}) }),
   };
 }
