@@ -255,7 +255,7 @@ async function main() {
       });
       const perOrder = cpuPerOrder(cpu, cpuNow(), l.accepted);
       log(
-        `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); to GET ${l.toGet.p50}/${l.toGet.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}`,
+        `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); to GET ${l.toGet.p50}/${l.toGet.p99}; from POST sent ${l.sentToBus.p50}/${l.sentToBus.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}`,
       );
     }
   };
@@ -441,7 +441,7 @@ async function main() {
     delete latency.backlog;
     result.latency = latency;
     log(
-      `  to bus p50/p95/p99 ${latency.toBus.p50}/${latency.toBus.p95}/${latency.toBus.p99} ms (202 -> order_placed ${latency.toPlaced.p50}/${latency.toPlaced.p95}/${latency.toPlaced.p99}, order_placed -> line_allocated ${latency.placedToBus.p50}/${latency.placedToBus.p95}/${latency.placedToBus.p99}); to GET ${latency.toGet.p50}/${latency.toGet.p95}/${latency.toGet.p99} ms`,
+      `  to bus p50/p95/p99 ${latency.toBus.p50}/${latency.toBus.p95}/${latency.toBus.p99} ms (from the POST sent ${latency.sentToBus.p50}/${latency.sentToBus.p95}/${latency.sentToBus.p99}; 202 -> order_placed ${latency.toPlaced.p50}/${latency.toPlaced.p95}/${latency.toPlaced.p99}, order_placed -> line_allocated ${latency.placedToBus.p50}/${latency.placedToBus.p95}/${latency.placedToBus.p99}); to GET ${latency.toGet.p50}/${latency.toGet.p95}/${latency.toGet.p99} ms`,
     );
 
     if (plan.soakS > 0) {

@@ -61,6 +61,7 @@ export function render(r) {
     ["   202 -> line_allocated on the bus p50/p95/p99 ms", ms(lat?.toBus)],
     ["     of which 202 -> order_placed on the bus", ms(lat?.toPlaced)],
     ["     and order_placed -> line_allocated", ms(lat?.placedToBus)],
+    ["   POST sent -> line_allocated on the bus (the client's whole wait)", ms(lat?.sentToBus)],
     [`   202 -> GET /orders/:id allocated p50/p95/p99 ms (${lat?.toGet?.n ?? 0} sampled)`, ms(lat?.toGet)],
     ["3. POST /orders alone (allocation stopped): req/s", r.postAlone?.requestsPerS],
     [

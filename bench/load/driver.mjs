@@ -126,7 +126,7 @@ async function placeOrder(stats, sampleShare) {
     stats.postLatency.push(t202 - t);
     stats.ok++;
     const { orderId } = JSON.parse(text);
-    const o = { t202, sampled: Math.random() < sampleShare };
+    const o = { tSent: t, t202, sampled: Math.random() < sampleShare };
     const placed = state.earlyPlaced.get(orderId);
     if (placed !== undefined) {
       state.earlyPlaced.delete(orderId);
@@ -214,7 +214,9 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
   const toGet = [];
   const toPlaced = [];
   const placedToBus = [];
+  const sentToBus = [];
   for (const o of state.current.values()) {
+    if (o.tBus !== undefined) sentToBus.push(o.tBus - o.tSent);
     if (o.tPlaced !== undefined) toPlaced.push(Math.max(0, o.tPlaced - o.t202));
     if (o.tPlaced !== undefined && o.tBus !== undefined)
       placedToBus.push(Math.max(0, o.tBus - Math.max(o.tPlaced, o.t202)));
@@ -246,6 +248,7 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
     toBus: summary(toBus),
     toPlaced: summary(toPlaced),
     placedToBus: summary(placedToBus),
+    sentToBus: summary(sentToBus),
     toGet: summary(toGet),
   };
 }
