@@ -72,6 +72,34 @@ interface PendingRow {
   headers: Record<string, string>;
 }
 
+/** A set whose members are forgotten after `ttlMs` to twice that (two generations). */
+function recentIds(ttlMs: number) {
+  let current = new Set<string>();
+  let previous = new Set<string>();
+  let rotatedAt = performance.now();
+  const rotate = () => {
+    const now = performance.now();
+    if (now - rotatedAt < ttlMs) return;
+    previous = now - rotatedAt < 2 * ttlMs ? current : new Set();
+    current = new Set();
+    rotatedAt = now;
+  };
+  return {
+    add(id: string) {
+      rotate();
+      current.add(id);
+    },
+    has(id: string) {
+      rotate();
+      return current.has(id) || previous.has(id);
+    },
+    delete(id: string) {
+      current.delete(id);
+      previous.delete(id);
+    },
+  };
+}
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const {
     service,
@@ -101,9 +129,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * hand-off's publish fails (that row, and the ones after it, go in outbox order again).
    */
   let handOffs = false;
-  /** Ids of handed-off rows being published: a read passes them over. */
-  const publishing = new Set<string>();
-  /** Ids of handed-off rows published and not marked yet. */
+  /**
+   * Ids of rows this relay is publishing, or has published and not marked yet, whichever way
+   * they came (hand-off or read): neither way publishes them again. A read can see a row
+   * committed before its writer's hand-off reaches the relay; without this, both would
+   * publish it: JetStream would store it once (same Nats-Msg-Id), but a core subscriber on
+   * the subject would get it twice.
+   */
+  const claimed = new Set<string>();
+  /**
+   * Ids published in the last 10-20 s, whichever way: a hand-off reaches the relay after a
+   * read published its rows (and marked them) when the writer was slow to hand them over,
+   * and a read's answer can hold a row a hand-off published and marked meanwhile.
+   */
+  const recent = recentIds(10_000);
+  /** Ids published and not marked yet (claimed until marked). */
   let published: string[] = [];
   const inFlight = new Set<Promise<void>>();
   let markTimer: NodeJS.Timeout | undefined;
@@ -133,7 +173,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /**
-   * One batch in one transaction; returns how many rows it published. It runs on the raw
+   * One batch in one transaction; returns how many pending rows it read. It runs on the raw
    * `sql` client, not on `db`: holding a transaction open while the broker acks would
    * otherwise take one of the few connections the service's requests and handlers share.
    * Two round trips to PostgreSQL per batch: BEGIN goes out with the read, and the marking
@@ -143,9 +183,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   async function publishBatch(): Promise<number> {
     let count = 0;
+    let found = 0;
     // Handed-off rows published since the last statement that marked some: marked first,
     // in the same transaction, so the read below does not see them pending.
     const marking = takePublished();
+    /** Rows this batch read and published, until their marking commits. */
+    let sent: string[] = [];
     try {
       await options.sql.begin(async (tx) => {
         if (marking.length > 0) {
@@ -157,17 +200,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         // One publisher per service at a time keeps the stream in outbox order (per-SKU order)
         // even with several replicas; the others find the lock taken and try again soon. The
         // lock is taken in the same statement as the read, which says whether it was free.
-        // Rows a hand-off is publishing right now are passed over.
+        // Rows claimed (a hand-off is publishing them, or they await marking) are passed over.
         const read = await tx<PendingRow[]>`
           select l.locked, o.id, o.event_id, o.subject, o.payload, o.headers
           from (select pg_try_advisory_xact_lock(hashtext(${`outbox:${service}`})) as locked) l
           left join lateral (
             select id, event_id, subject, payload, headers from outbox
-            where l.locked and published_at is null and id <> all(${[...publishing]}::bigint[])
+            where l.locked and published_at is null and id <> all(${[...claimed]}::bigint[])
             order by id limit ${batchSize}
           ) o on true`;
         lockBusy = read[0]?.locked === false;
-        const rows = read.filter((r) => r.id !== null);
+        const pending = read.filter((r) => r.id !== null);
+        found = pending.length;
+        // Handed off while the read ran: the hand-off publishes them.
+        const rows = pending.filter((r) => !claimed.has(r.id) && !recent.has(r.id));
+        for (const r of rows) claim(r.id);
         if (rows.length === 0) {
           // Nothing committed before this read is left unpublished: hand-offs may go at once.
           if (!lockBusy) handOffs = true;
@@ -176,6 +223,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const results = await Promise.allSettled(rows.map((r) => publish({ ...r, eventId: r.event_id })));
         const firstFailure = results.findIndex((r) => r.status === "rejected");
         const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+        sent = done.map((r) => r.id);
+        for (const r of rows.slice(done.length)) unclaim(r.id);
         if (firstFailure !== -1) {
           handOffs = false;
           const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
@@ -184,7 +233,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             `outbox relay: publish failed: ${reason.message}`,
           );
           if (done.length === 0) throw reason;
-        } else if (rows.length < batchSize && !lockBusy) handOffs = true;
+        } else if (pending.length < batchSize && !lockBusy) handOffs = true;
         count = done.length;
         // One statement marks the whole batch; returned unsent, it goes out with the COMMIT.
         // That COMMIT need not wait for its WAL flush (asynchronous commit): a crash that loses
@@ -196,11 +245,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         ];
       });
     } catch (err) {
-      published = marking.concat(published);
+      // Published and not marked: marked by the next statement, not published again.
+      published = marking.concat(sent, published);
       throw err;
     }
+    for (const id of marking) claimed.delete(id);
+    for (const id of sent) claimed.delete(id);
     if (count > 0) metrics.published.inc({ service }, count);
-    return count;
+    return found;
+  }
+
+  function claim(id: string): void {
+    claimed.add(id);
+    recent.add(id);
+  }
+
+  /** Its publish failed: it may be published again. */
+  function unclaim(id: string): void {
+    claimed.delete(id);
+    recent.delete(id);
   }
 
   function takePublished(): string[] {
@@ -222,6 +285,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       published = ids.concat(published);
       throw err;
     }
+    for (const id of ids) claimed.delete(id);
   }
 
   function handOff(rows: readonly CommittedRow[]): void {
@@ -230,12 +294,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       relay.wake();
       return;
     }
-    for (const r of rows) publishing.add(r.id);
+    // A read that saw them first publishes them.
+    const fresh = rows.filter((r) => !claimed.has(r.id) && !recent.has(r.id));
+    if (fresh.length === 0) return;
+    for (const r of fresh) claim(r.id);
     // Sent in order on the one connection: the stream stores them in this order.
-    const task = Promise.allSettled(rows.map(publish)).then((results) => {
+    const task = Promise.allSettled(fresh.map(publish)).then((results) => {
       const firstFailure = results.findIndex((r) => r.status === "rejected");
-      const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
-      for (const r of rows) publishing.delete(r.id);
+      const done = firstFailure === -1 ? fresh : fresh.slice(0, firstFailure);
+      for (const r of fresh.slice(done.length)) unclaim(r.id);
       for (const r of done) published.push(r.id);
       if (done.length > 0) metrics.published.inc({ service }, done.length);
       if (firstFailure !== -1) {

@@ -122,6 +122,39 @@ describe("outbox relay: rows handed off by the process that committed them", () 
     expect((await relay.backlog()).pending).toBe(0);
   });
 
+  it("publishes a row once when its hand-off and a read meet, whichever comes first", async () => {
+    // JetStream would store a second publish of the row once (same Nats-Msg-Id), but a core
+    // subscriber on the subject gets every publish.
+    const seen = new Map<string, number>();
+    const sub = nc.subscribe("ordering.>", {
+      callback: (_err, m) => {
+        const { orderId } = m.json<{ orderId: string }>();
+        seen.set(orderId, (seen.get(orderId) ?? 0) + 1);
+      },
+    });
+    const relay = await startedRelay();
+    const delays = [0, 0.1, 0.5, 1, 2, 4];
+    try {
+      for (let round = 0; round < 60; round++) {
+        const rows = await commit(`m-${round}-a`, `m-${round}-b`);
+        // The read starts now; the hand-off comes before it, while it runs, or after it.
+        relay.wake();
+        const delay = delays[round % delays.length]!;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        relay.handOff(rows);
+      }
+      await waitFor(async () => (await relay.backlog()).pending === 0, {
+        message: "all published and marked",
+      });
+      await nc.flush();
+      await waitFor(() => seen.size === 120, { message: "every row seen on the subject" });
+    } finally {
+      sub.unsubscribe();
+      await relay.stop();
+    }
+    expect([...seen.values()].filter((n) => n !== 1)).toEqual([]);
+  });
+
   it("marks what it published before it stops", async () => {
     const relay = testRelay(handle, nc, { pollIntervalMs: 60_000, markDelayMs: 60_000 });
     relay.start();
