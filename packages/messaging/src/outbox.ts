@@ -87,16 +87,19 @@ export function outboxInsert(
   };
 }
 
-/** Outbox rows with the ids `outboxInsert` (without NOTIFY) answered for them, for `relay.handOff`. */
+/**
+ * The outbox rows a statement wrote, with the ids it answered for them (`outboxInsert`
+ * without NOTIFY answers them), in the order given: for `relay.handOff`. Rows it did not
+ * write (no id answered for their event id) are left out.
+ */
 export function committedRows(
   rows: readonly OutboxRow[],
-  written: readonly { id: string; event_id: string }[],
+  written: readonly { id: string | null; event_id: string | null }[],
 ): CommittedRow[] {
   const idOf = new Map(written.map((w) => [w.event_id, w.id]));
-  return rows.map((r) => {
+  return rows.flatMap((r) => {
     const id = idOf.get(r.eventId);
-    if (id === undefined) throw new Error(`outbox row ${r.eventId} was not written`);
-    return { ...r, id };
+    return id ? [{ ...r, id }] : [];
   });
 }
 

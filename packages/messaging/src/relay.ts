@@ -150,12 +150,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** The mark timer fired: the loop marks what hand-offs published. */
   let markDue = false;
 
-  async function publish(row: {
-    subject: string;
-    eventId: string;
-    headers: Record<string, string>;
-    payload: unknown;
-  }): Promise<void> {
+  async function publish(row: OutboxRow): Promise<void> {
     const span = startProducerSpan(row.subject, row.eventId, restoreContext(row.headers));
     try {
       const h = natsHeaders();

@@ -72,13 +72,8 @@ export async function bootstrap(
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
   // New orders' outbox rows go to the relay as they commit (published without a read back);
-  // other writes wake it.
-  const uow = createUnitOfWork({
-    db: database.db,
-    outbox,
-    wakeRelay: () => relay.wake(),
-    handOff: (rows) => relay.handOff(rows),
-  });
+  // a cancellation's row wakes it by its NOTIFY (enqueue).
+  const uow = createUnitOfWork({ db: database.db, outbox, handOff: (rows) => relay.handOff(rows) });
   const consumer = createAllocationConsumer({
     nc,
     db: database.db,

@@ -35,7 +35,7 @@ beforeAll(async () => {
     db: database.db,
     outbox: createOutbox({ service: "ordering" }),
     // No relay runs here: nothing publishes the outbox rows.
-    wakeRelay: () => {},
+    handOff: () => {},
   });
 });
 afterAll(async () => {

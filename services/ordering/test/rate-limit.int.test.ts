@@ -25,7 +25,7 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
       db: database.db,
       outbox: createOutbox({ service: "ordering" }),
       // No relay runs here: nothing publishes the outbox rows.
-      wakeRelay: () => {},
+      handOff: () => {},
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
     rateLimitPerMinute,

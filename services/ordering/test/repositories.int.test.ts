@@ -13,16 +13,16 @@ import { migratedDatabase } from "./support/database.js";
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let intake: OrderIntake;
 /**
- * What each wake of the relay found committed: the outbox rows' count, read the moment the
- * intake called it (a wake before the commit would find its rows missing).
+ * What each hand-off to the relay found committed: the outbox rows' count, read the moment
+ * the intake called it (a hand-off before the commit would find its rows missing).
  */
-let wakes: Promise<number>[] = [];
-const wakeRelay = () => {
-  wakes.push(database.sql<{ n: number }[]>`select count(*)::int as n from outbox`.then(([row]) => row!.n));
+let handOffs: Promise<number>[] = [];
+const handOff = () => {
+  handOffs.push(database.sql<{ n: number }[]>`select count(*)::int as n from outbox`.then(([row]) => row!.n));
 };
 beforeAll(async () => {
   database = await migratedDatabase("ordering_repos");
-  intake = orderIntake({ sql: poolOf(database.db), service: "ordering", wakeRelay });
+  intake = orderIntake({ sql: poolOf(database.db), service: "ordering", handOff });
 });
 afterAll(async () => {
   await database?.close();
@@ -133,7 +133,7 @@ describe("the order intake", () => {
   });
 
   it("does not depend on the serializers drizzle sets on its client", async () => {
-    const plain = orderIntake({ sql: database.sql, service: "ordering", wakeRelay: () => {} });
+    const plain = orderIntake({ sql: database.sql, service: "ordering", handOff: () => {} });
     const order = newOrder("c-plain", ["lamp"]);
     await plain.place({ order, events: [placed(order.orderId, "c-plain")] });
     expect(await orderRepository(database.db).get(order.orderId)).toEqual(order);
@@ -198,27 +198,27 @@ describe("the order intake", () => {
     expect(ours).toMatchObject({ published_at: null });
   });
 
-  it("wakes the outbox relay once the order and its event are committed", async () => {
+  it("hands the event to the outbox relay once the order and its event are committed", async () => {
     const before = Number((await database.sql`select count(*)::int as n from outbox`)[0]!.n);
-    wakes = [];
+    handOffs = [];
     const order = newOrder("c-wake");
     await intake.place({ order, events: [placed(order.orderId, "c-wake")] });
-    expect(wakes).toHaveLength(1);
-    expect(await wakes[0]).toBe(before + 1);
+    expect(handOffs).toHaveLength(1);
+    expect(await handOffs[0]).toBe(before + 1);
   });
 
-  it("wakes the relay after the last of orders placed together commits", async () => {
+  it("hands the events to the relay after the statement of orders placed together commits", async () => {
     const before = Number((await database.sql`select count(*)::int as n from outbox`)[0]!.n);
-    wakes = [];
+    handOffs = [];
     await Promise.all(
       Array.from({ length: 40 }, () => {
         const order = newOrder("c-together");
         return intake.place({ order, events: [placed(order.orderId, "c-together")] });
       }),
     );
-    const seen = await Promise.all(wakes);
+    const seen = await Promise.all(handOffs);
     expect(seen.length).toBeGreaterThan(0);
-    // Every wake follows a commit of at least one of them, the last one all of them.
+    // Every hand-off follows a commit of at least one of them, the last one all of them.
     expect(Math.min(...seen)).toBeGreaterThan(before);
     expect(Math.max(...seen)).toBe(before + 40);
   });
@@ -250,7 +250,7 @@ describe("the order intake under load", () => {
     orderIntake({
       sql: poolOf(database.db),
       service: "ordering",
-      wakeRelay,
+      handOff,
       maxInFlight: 1,
     });
 
@@ -294,9 +294,6 @@ describe("the order intake under load", () => {
     const handingOff = orderIntake({
       sql: poolOf(database.db),
       service: "ordering",
-      wakeRelay: () => {
-        throw new Error("woken instead of handed the rows");
-      },
       handOff: (rows) => handedOff.push(rows),
       maxInFlight: 1,
     });

@@ -13,7 +13,7 @@ export interface ConsumerDeps {
   afterCommit?: ConsumerOptions["afterCommit"];
 }
 
-/** What both of allocation's consumers share: connections, redelivery, retries, the relay's wake. */
+/** What both of allocation's consumers share: connections, redelivery, retries, the hand-off to the relay. */
 export function sharedOptions({ nc, db, logger, redelivery, afterCommit }: ConsumerDeps) {
   return {
     ...redelivery,

@@ -1,5 +1,5 @@
 import type { ServiceName } from "@stockflow/contracts";
-import { type CommittedRow, isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
+import { type CommittedRow, committedRows, isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
 import type { Sql } from "postgres";
 import type { IntakeResult, NewOrderRecord, OrderIntake, StoredAnswer } from "../../app/ports.js";
 
@@ -83,14 +83,11 @@ const EARLIER = "select request_hash, status_code, response from idempotency_key
 export interface IntakeOptions {
   sql: Sql;
   service: ServiceName;
-  /** Called after orders commit: the service's outbox relay's `wake()`. */
-  wakeRelay: () => void;
   /**
-   * Called instead of `wakeRelay` after a statement of orders without an idempotency key
-   * commits, with the outbox rows it wrote: the relay's `handOff()`, which publishes them
-   * without reading them back.
+   * Called after a statement of orders commits, with the outbox rows it wrote: the service's
+   * outbox relay's `handOff()`, which publishes them without reading them back.
    */
-  handOff?: (rows: CommittedRow[]) => void;
+  handOff: (rows: CommittedRow[]) => void;
   /**
    * Statements writing orders at once (default 1); orders that arrive meanwhile wait and go
    * together in the next one.
@@ -154,7 +151,6 @@ interface InputRow {
 export function orderIntake({
   sql,
   service,
-  wakeRelay,
   handOff,
   // One: the orders that arrive while a statement runs make the next one bigger. Measured at
   // saturation (POST /orders alone, 32 connections): 2,470 requests/s with 4, 2,997 with 2,
@@ -193,9 +189,11 @@ export function orderIntake({
     }
     // Before the 202s: the events are on their way to the broker before a client can act on
     // an answer (cancel the order).
-    tellRelay(
-      batch.flatMap((w) => w.row.events),
-      rows,
+    handOff(
+      rowsWritten(
+        batch.flatMap((w) => w.row.events),
+        rows,
+      ),
     );
     const counts = new Map(rows.filter((r) => r.n !== null).map((r) => [r.n, r.order_count]));
     batch.forEach((w, n) => {
@@ -206,27 +204,17 @@ export function orderIntake({
     });
   }
 
-  /**
-   * After a statement committed: hands the relay the outbox rows it wrote (of `events`, an
-   * order's events meant for another count are not written), in id order, or wakes it.
-   */
-  function tellRelay(events: OutboxEventRow[], rows: Answer[]): void {
-    if (!handOff) {
-      wakeRelay();
-      return;
-    }
-    const ids = new Map(rows.filter((r) => r.id !== null).map((r) => [r.event_id, r.id as string]));
-    const written: CommittedRow[] = events
-      .filter((e) => ids.has(e.event_id))
-      .map((e) => ({
-        id: ids.get(e.event_id) as string,
+  /** The outbox rows a statement wrote (of `events`, an order's events meant for another count are not). */
+  function rowsWritten(events: OutboxEventRow[], answered: Answer[]): CommittedRow[] {
+    return committedRows(
+      events.map((e) => ({
         eventId: e.event_id,
         subject: e.subject,
         payload: e.payload,
         headers: e.headers,
-      }))
-      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-    handOff(written);
+      })),
+      answered,
+    );
   }
 
   function takeBatch(): Waiting[] {
@@ -272,10 +260,10 @@ export function orderIntake({
     // it was purged in between, and then our second claim wins.
     for (let attempt = 0; attempt < 2; attempt++) {
       const answered: Answer[] = await sql.unsafe(PLACE_CLAIMING, params, prepared);
-      const written = answered.find((r) => r.n !== null);
-      if (written) {
-        tellRelay(row.events, answered);
-        return { placed: true, orderCount: written.order_count as number };
+      const placed = answered.find((r) => r.n !== null);
+      if (placed) {
+        handOff(rowsWritten(row.events, answered));
+        return { placed: true, orderCount: placed.order_count as number };
       }
       const earlier = await earlierAnswer(key);
       if (earlier) return { placed: false, earlier };

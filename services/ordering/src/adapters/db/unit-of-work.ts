@@ -21,15 +21,13 @@ export interface UnitOfWorkDeps {
   db: Executor;
   outbox: OutboxWriter;
   /**
-   * Wakes this process's outbox relay after orders commit (its `wake()`): new orders' outbox
-   * rows are written without a NOTIFY (see order-intake.ts).
+   * Hands the outbox rows of new orders to this process's relay once they are committed (its
+   * `handOff()`): they are written without a NOTIFY (see order-intake.ts).
    */
-  wakeRelay: () => void;
-  /** Hands the outbox rows of new orders to this process's relay once committed (its `handOff()`). */
-  handOff?: (rows: CommittedRow[]) => void;
+  handOff: (rows: CommittedRow[]) => void;
 }
 
-export function createUnitOfWork({ db, outbox, wakeRelay, handOff }: UnitOfWorkDeps): OrderingUnitOfWork {
+export function createUnitOfWork({ db, outbox, handOff }: UnitOfWorkDeps): OrderingUnitOfWork {
   const pool = poolOf(db);
   const bind = (tx: Executor): Transaction => ({
     orders: orderRepository(tx),
@@ -40,6 +38,6 @@ export function createUnitOfWork({ db, outbox, wakeRelay, handOff }: UnitOfWorkD
     bind,
     run: (work) => db.transaction((tx) => work(bind(tx))),
     read: (work) => work({ orders: orderRepository(db), customers: customerRepository(db) }),
-    intake: orderIntake({ sql: pool, service: "ordering", wakeRelay, ...(handOff ? { handOff } : {}) }),
+    intake: orderIntake({ sql: pool, service: "ordering", handOff }),
   };
 }
