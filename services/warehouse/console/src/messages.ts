@@ -12,17 +12,18 @@ export interface Attempt {
 
 const units = (n: number) => `${n} ${n === 1 ? "unit" : "units"}`;
 
-/** A date as staff read it (e.g. "Tue 3 Dec 2030"); the ISO date stays in the tables. */
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * A date as staff read it ("Fri 10 Jan 2031"), the same whatever the browser's language, so
+ * a day cannot be misread as month/day; the tables keep the ISO date beside it.
+ */
 export function day(iso: string): string {
   const [y, m, d] = iso.split("-").map(Number);
   if (!y || !m || !d) return iso;
-  return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en-GB", {
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-    timeZone: "UTC",
-  });
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return `${WEEKDAYS[date.getUTCDay()]} ${d} ${MONTHS[m - 1]} ${y}`;
 }
 
 export const whereItIs = (eta: string | null) => (eta === null ? "on hand" : `arriving ${day(eta)}`);

@@ -1,5 +1,5 @@
 import type { Batch, Dispatch } from "./api.js";
-import { whereItIs } from "./messages.js";
+import { day } from "./messages.js";
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -40,8 +40,7 @@ const batchColumns: Column<Batch>[] = [
   { title: "Reference", cell: (b) => b.reference },
   { title: "SKU", cell: (b) => b.sku },
   { title: "Quantity", cell: (b) => String(b.qty), numeric: true },
-  { title: "Where", cell: (b) => (b.eta === null ? "on hand" : whereItIs(b.eta)) },
-  { title: "Due", cell: (b) => b.eta ?? "—" },
+  { title: "Arrives", cell: (b) => (b.eta === null ? "on hand" : `${day(b.eta)} (${b.eta})`) },
 ];
 
 /** Replaces what `target` shows with a sentence and, when there are any, a table of batches. */
