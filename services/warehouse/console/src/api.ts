@@ -1,11 +1,5 @@
 /** The warehouse API as the console uses it: same origin, staff token in the Authorization header only. */
-import type { Static } from "@sinclair/typebox";
-import type { BatchView, DispatchView } from "../../src/http/schemas.js";
-
-// The shapes the warehouse answers, from its own route schemas (types only: nothing of the
-// server goes into the bundle).
-export type Batch = Static<typeof BatchView>;
-export type Dispatch = Static<typeof DispatchView>;
+import type { Batch, Dispatch } from "./types.js";
 
 export type Answer<T> =
   | { ok: true; status: number; body: T }

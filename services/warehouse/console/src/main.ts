@@ -1,8 +1,9 @@
-import { type Answer, api, type Batch } from "./api.js";
+import { type Answer, api } from "./api.js";
 import { announce, byId, date, input, onSubmit, quantity, refuse, required } from "./form.js";
 import { type Attempt, day, whereItIs } from "./messages.js";
 import { showBatches, showDispatches } from "./render.js";
 import { refusal, startSession, token } from "./session.js";
+import type { Batch } from "./types.js";
 
 const units = (n: number) => `${n} ${n === 1 ? "unit" : "units"}`;
 type Refused = Answer<unknown> & { ok: false };

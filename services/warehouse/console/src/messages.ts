@@ -1,4 +1,4 @@
-import type { Batch } from "./api.js";
+import type { Batch } from "./types.js";
 
 /** What the person was doing, so a refusal can be told in their terms. */
 export interface Attempt {
@@ -49,6 +49,8 @@ export function explain(error: string, message: string, attempt: Attempt = {}): 
       const now = attempt.current?.eta ? `, ${day(attempt.current.eta)}` : "";
       return `Nothing was changed: a delay must move the shipment to a day after the one it has now${now}.`;
     }
+    case "invalid_quantity":
+      return "Nothing was changed: a quantity must be a whole number of at least 1.";
     case "validation_failed":
       return `The service did not accept what was entered. Check the fields and try again (${message}).`;
     case "invalid_json":

@@ -1,5 +1,5 @@
-import type { Batch, Dispatch } from "./api.js";
 import { day } from "./messages.js";
+import type { Batch, Dispatch } from "./types.js";
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
