@@ -75,6 +75,12 @@ describe("GET /console", () => {
     },
   );
 
+  it("sends /console/ on to /console", async () => {
+    const res = await get("/console/");
+    expect(res.statusCode).toBe(308);
+    expect(res.headers.location).toBe("/console");
+  });
+
   it("is listed in the OpenAPI document, its assets are not", async () => {
     const doc = (await get("/docs/json")).json();
     expect(doc.paths["/console"]?.get).toBeDefined();

@@ -86,4 +86,8 @@ export function consoleRoutes(app: HttpApp, { assetsDir = builtConsole }: Consol
       serve(reply, asset),
     );
   }
+  // A typed or bookmarked /console/ reaches the page too (the router tells the two apart).
+  app.get("/console/", { schema: { hide: true, response: {} } }, async (_request, reply) =>
+    reply.redirect("/console", 308),
+  );
 }
