@@ -8,6 +8,17 @@ import type { Batch } from "./types.js";
 const units = (n: number) => `${n} ${n === 1 ? "unit" : "units"}`;
 type Refused = Answer<unknown> & { ok: false };
 
+// Refusals about what was entered; the others (service down, ...) are no field's fault.
+const FIELD_ERRORS = new Set([
+  "batch_not_found",
+  "batch_exists",
+  "damage_exceeds_quantity",
+  "eta_not_later",
+  "invalid_quantity",
+  "validation_failed",
+]);
+const blames = (error: string) => FIELD_ERRORS.has(error);
+
 /** The batch as it is now, to say why a change was refused; undefined when it cannot be read. */
 async function current(reference: string): Promise<Batch | undefined> {
   const answer = await api.batch(reference);
@@ -33,7 +44,8 @@ async function refuseChange(
     ]);
   }
   if (answer.status === 401) return; // back at the sign-in form, which says so
-  refuse(form, input(answer.error === "batch_not_found" ? fields.reference : fields.value), sentence);
+  const faulty = answer.error === "batch_not_found" ? fields.reference : fields.value;
+  refuse(form, blames(answer.error) ? input(faulty) : undefined, sentence);
 }
 
 /** A form of one field that reads something and shows it; refusals are told beside the field. */
@@ -50,7 +62,8 @@ function lookup<T>(
     const value = required(form, field, what);
     if (!value) return;
     const answer = await ask(value);
-    if (!answer.ok) return refuse(form, field, refusal(answer, attempt(value)));
+    if (!answer.ok)
+      return refuse(form, blames(answer.error) ? field : undefined, refusal(answer, attempt(value)));
     announce(show(value, answer.body), "ok");
   });
 }
@@ -76,7 +89,8 @@ onSubmit("register", async (form) => {
   if (!answer.ok) {
     const sentence = refusal(answer, { reference });
     if (answer.status !== 401) {
-      refuse(form, answer.error === "batch_exists" ? input("register-reference") : undefined, sentence);
+      const faulty = answer.error === "batch_exists" ? input("register-reference") : undefined;
+      refuse(form, faulty, sentence);
     }
     return;
   }
