@@ -1,6 +1,11 @@
 import type { PendingQuery, Row, Sql } from "postgres";
-import type { Statement } from "./outbox/statements.js";
 import type { DbOrTx } from "./types.js";
+
+/** A statement as PostgreSQL gets it: text with `$n` placeholders, and their values. */
+export interface Statement {
+  readonly text: string;
+  readonly params: unknown[];
+}
 
 /**
  * The one module that reaches under drizzle to its postgres-js driver (drizzle-orm 0.45:

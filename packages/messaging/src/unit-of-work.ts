@@ -1,8 +1,8 @@
 import type { ServiceName } from "@stockflow/contracts";
+import type { Statement } from "./driver.js";
 import { clientOf } from "./driver.js";
 import { createOutbox, type Outbox } from "./outbox/outbox.js";
 import { type CommittedRow, committedRows, type OutboxRow } from "./outbox/row.js";
-import type { Statement } from "./outbox/statements.js";
 import type { Database, DbOrTx, Tx } from "./types.js";
 
 /**

@@ -1,13 +1,8 @@
+import type { Statement } from "../driver.js";
 import type { OutboxRow } from "./row.js";
 
 /** The NOTIFY channel that wakes the relays of the other processes when an outbox row commits. */
 export const OUTBOX_CHANNEL = "stockflow_outbox";
-
-/** A statement as PostgreSQL gets it: text with `$n` placeholders, and their values. */
-export interface Statement {
-  readonly text: string;
-  readonly params: unknown[];
-}
 
 /**
  * The SQL that writes outbox rows selected from `source` (a relation with the columns
