@@ -4,7 +4,9 @@ import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@st
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
 import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
+import { listenForOrderChanges } from "./adapters/db/order-change-feed.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
+import { createOrderWaiters } from "./app/order-waiters.js";
 import type { HandlerDeps } from "./app/ports.js";
 import type { OrderingConfig } from "./config.js";
 import { createAllocationConsumer } from "./consumers/allocation-consumer.js";
@@ -18,6 +20,8 @@ const HOUR = 60 * 60 * 1000;
 export interface OrderingService {
   app: HttpApp;
   logger: Logger;
+  /** Requests waiting now for an order to change (`GET /orders/:id?wait=`). */
+  waitingRequests(): number;
   /** Starts the outbox relay, the allocation consumer and the hourly idempotency-key purge. */
   start(): Promise<void>;
   /** Stops consuming, flushes the outbox (best effort), closes NATS and the database. Call after app.close(). */
@@ -82,8 +86,23 @@ export async function bootstrap(
     handlers,
     redelivery: config.consumer,
   });
+  // Listening before the app serves: a request that waits cannot miss a commit.
+  const waiters = createOrderWaiters({ max: config.maxWaitingRequests });
+  let feed: Awaited<ReturnType<typeof listenForOrderChanges>>;
+  try {
+    feed = await listenForOrderChanges(
+      database.sql,
+      { changed: (orderIds) => waiters.changed(orderIds), resubscribed: () => waiters.changedAll() },
+      logger,
+    );
+  } catch (err) {
+    await nc.close();
+    await database.close();
+    throw err;
+  }
   const app = await buildOrderingApp({
     logger,
+    waiters,
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),
     uow,
     handlers,
@@ -100,6 +119,7 @@ export async function bootstrap(
   return {
     app,
     logger,
+    waitingRequests: () => waiters.size,
     async start() {
       relay.start();
       await consumer.start();
@@ -111,6 +131,8 @@ export async function bootstrap(
       clearInterval(purgeTimer);
       await consumer.stop();
       await relay.stop();
+      waiters.releaseAll();
+      await feed.stop();
       await nc.drain();
       await database.close();
     },

@@ -2,6 +2,7 @@ import { createOutbox } from "@stockflow/messaging";
 import type { HttpApp } from "@stockflow/service-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUnitOfWork } from "../src/adapters/db/unit-of-work.js";
+import { createOrderWaiters } from "../src/app/order-waiters.js";
 import { buildOrderingApp } from "../src/http/app.js";
 import { migratedDatabase, silentLogger } from "./support/database.js";
 
@@ -28,6 +29,7 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
       handOff: () => {},
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
+    waiters: createOrderWaiters({ max: 10 }),
     rateLimitPerMinute,
   });
   apps.push(app);
