@@ -4,7 +4,7 @@ import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@st
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
 import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
-import { listenForOrderChanges } from "./adapters/db/order-change-feed.js";
+import { listenForOrderChanges, orderChangeAnnouncer } from "./adapters/db/order-change-feed.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
 import { createOrderWaiters } from "./app/order-waiters.js";
 import type { HandlerDeps } from "./app/ports.js";
@@ -77,7 +77,12 @@ export async function bootstrap(
   });
   // New orders' outbox rows go to the relay as they commit (published without a read back);
   // a cancellation's row wakes it by its NOTIFY (enqueue).
-  const uow = createUnitOfWork({ db: database.db, outbox, handOff: (rows) => relay.handOff(rows) });
+  const uow = createUnitOfWork({
+    db: database.db,
+    outbox,
+    handOff: (rows) => relay.handOff(rows),
+    announce: orderChangeAnnouncer(database.sql, logger),
+  });
   const consumer = createAllocationConsumer({
     nc,
     db: database.db,

@@ -24,6 +24,8 @@ import { migratedDatabase } from "./support/database.js";
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let uow: ReturnType<typeof createUnitOfWork>;
 let ids = 0;
+/** Each announcement of changed orders the unit of work made, in order. */
+const announced: string[][] = [];
 const deps: HandlerDeps = {
   clock: { now: () => new Date("2030-02-03T04:05:06.000Z") },
   newId: () => `order-${++ids}`,
@@ -36,6 +38,7 @@ beforeAll(async () => {
     outbox: createOutbox({ service: "ordering" }),
     // No relay runs here: nothing publishes the outbox rows.
     handOff: () => {},
+    announce: (orderIds) => announced.push([...orderIds]),
   });
 });
 afterAll(async () => {
@@ -177,6 +180,46 @@ describe("cancelling an order", () => {
 
   it("refuses an unknown order", async () => {
     await expect(uow.run((tx) => cancelOrder(deps, tx, "nope"))).rejects.toThrow(OrderNotFound);
+  });
+});
+
+describe("announcing changed orders (for the requests that wait on them)", () => {
+  it("announces the orders a transaction changed once it committed, and nothing for one rolled back", async () => {
+    const { orderId } = await place("jane");
+    announced.length = 0;
+    await uow.run((tx) => cancelOrder(deps, tx, orderId));
+    expect(announced).toEqual([[orderId]]);
+
+    const other = await place("kim");
+    announced.length = 0;
+    await expect(
+      uow.run(async (tx) => {
+        await cancelOrder(deps, tx, other.orderId);
+        expect(announced).toEqual([]); // not before the commit
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(announced).toEqual([]);
+    expect((await order(other.orderId)).status).toBe("pending");
+  });
+
+  it("announces the orders of a transaction opened elsewhere when told it committed", async () => {
+    const first = await place("lee");
+    const second = await place("max");
+    announced.length = 0;
+    let committed: Parameters<typeof uow.bind>[0] | undefined;
+    await database.db.transaction(async (tx) => {
+      committed = tx;
+      await applyReports(deps, uow.bind(tx), [
+        allocatedReport({ orderId: first.orderId, sku: "sofa", qty: 1, batchref: "b-1", version: 1 }),
+        outOfStockReport({ orderId: second.orderId, sku: "sofa", qty: 1, version: 1 }),
+      ]);
+    });
+    expect(announced).toEqual([]);
+    uow.afterCommit(committed!);
+    expect(announced.flat().sort()).toEqual([first.orderId, second.orderId].sort());
+    uow.afterCommit(committed!); // once only
+    expect(announced.length).toBe(1);
   });
 });
 

@@ -27,6 +27,7 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
       outbox: createOutbox({ service: "ordering" }),
       // No relay runs here: nothing publishes the outbox rows.
       handOff: () => {},
+      announce: () => {},
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
     waiters: createOrderWaiters({ max: 10 }),

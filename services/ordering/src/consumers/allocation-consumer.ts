@@ -94,6 +94,8 @@ export function createAllocationConsumer({
     batchSize: 64,
     isTransient,
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,
+    // The orders a batch changed are announced once it committed: requests wait on them.
+    afterCommit: (tx) => uow.afterCommit(tx),
     handlers: [
       handleBatch(answers, async (tx, items) => {
         for (const { event, within } of items) {
