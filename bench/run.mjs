@@ -12,7 +12,7 @@ import { adminDatabaseUrl, createTestDatabase } from "@stockflow/testkit";
 import postgres from "postgres";
 import { parseArgs, planOf } from "./lib/args.mjs";
 import { buildIfNeeded } from "./lib/build.mjs";
-import { cpuPerOrder, cpuSnapshot } from "./lib/cpu.mjs";
+import { cpuPerOrder, cpuSnapshot, runQueueSnapshot } from "./lib/cpu.mjs";
 import { hotPathPlans } from "./lib/plans.mjs";
 import { prefill } from "./lib/prefill.mjs";
 import { render } from "./lib/report.mjs";
@@ -176,16 +176,17 @@ async function main() {
     Object.fromEntries(
       Object.keys(after).map((k) => [k, round((after[k] - (before[k] ?? 0)) / Math.max(1, orders), 2)]),
     );
-  const cpuNow = () =>
-    cpuSnapshot({
-      pids: {
-        ...Object.fromEntries(Object.values(services).map((s) => [s.name, s.pid])),
-        driver: driver.pid,
-        otlp: stack.otlp.pid,
-      },
-      natsPort: stack.nats.port,
-      databases: Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [k, d.name])),
-    });
+  const stackParts = () => ({
+    pids: {
+      ...Object.fromEntries(Object.values(services).map((s) => [s.name, s.pid])),
+      driver: driver.pid,
+      otlp: stack.otlp.pid,
+    },
+    natsPort: stack.nats.port,
+    databases: Object.fromEntries(Object.entries(stack.databases).map(([k, d]) => [k, d.name])),
+  });
+  const cpuNow = () => cpuSnapshot(stackParts());
+  const runQueueNow = () => runQueueSnapshot(stackParts());
 
   /**
    * Lines in ordering's database, and how many of them read `allocated` (orders have one
@@ -250,6 +251,7 @@ async function main() {
     for (let run = 1; run <= opts.runs; run++) {
       await vacuum();
       const cpu = cpuNow();
+      const runQueue = runQueueNow();
       const l = await driver.call("runRate", {
         rate: opts.latencyOnly,
         seconds: plan.latencyS,
@@ -257,8 +259,9 @@ async function main() {
         storefrontShare: plan.storefrontShare,
       });
       const perOrder = cpuPerOrder(cpu, cpuNow(), l.accepted);
+      const waited = cpuPerOrder(runQueue, runQueueNow(), l.accepted);
       log(
-        `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); storefront (POST sent -> ?wait= answers allocated) ${l.storefront.p50}/${l.storefront.p95}/${l.storefront.p99} (bus -> applied ${l.storefront.busToApplied.p50}/${l.storefront.busToApplied.p99}, applied -> answer ${l.storefront.appliedToAnswer.p50}/${l.storefront.appliedToAnswer.p99}); from POST sent ${l.sentToBus.p50}/${l.sentToBus.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}`,
+        `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); storefront (POST sent -> ?wait= answers allocated) ${l.storefront.p50}/${l.storefront.p95}/${l.storefront.p99} (bus -> applied ${l.storefront.busToApplied.p50}/${l.storefront.busToApplied.p99}, applied -> answer ${l.storefront.appliedToAnswer.p50}/${l.storefront.appliedToAnswer.p99}); from POST sent ${l.sentToBus.p50}/${l.sentToBus.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}; run-queue wait ms/order ${JSON.stringify(waited)}`,
       );
     }
   };
@@ -456,6 +459,7 @@ async function main() {
       await vacuumBetweenPhases();
       memorySnapshot(`latencyStart:${label}`);
       const latencyCpu = cpuNow();
+      const latencyRunQueue = runQueueNow();
       const latencyCommits = await commitsNow();
       const latencySpans = await spanCount();
       const latency = await driver.call("runRate", {
@@ -466,6 +470,7 @@ async function main() {
       });
       memorySnapshot(`latencyEnd:${label}`);
       latency.cpuMsPerOrder = cpuPerOrder(latencyCpu, cpuNow(), latency.accepted);
+      latency.runQueueMsPerOrder = cpuPerOrder(latencyRunQueue, runQueueNow(), latency.accepted);
       await sleep(1100);
       latency.commitsPerOrder = commitsPerOrder(latencyCommits, await commitsNow(), latency.accepted);
       await spansOf(latency, latencySpans);

@@ -175,6 +175,18 @@ export function render(r) {
       "== CPU ms per order (user+system from /proc; PostgreSQL = the backends of each service's database) ==",
     );
     out.push(table([["phase", ...parts], ...cpuRows.map(([name, c]) => [name, ...parts.map((k) => c[k])])]));
+    const waitRows = passes
+      .map(([label, , l]) => [`tracing ${label}: latency run (per order)`, l?.runQueueMsPerOrder])
+      .filter(([, c]) => c);
+    if (waitRows.length) {
+      out.push(
+        "",
+        "== run-queue wait ms per order (runnable, waiting for a CPU: /proc/<pid>/task/*/schedstat; the machine's other load shows here) ==",
+      );
+      out.push(
+        table([["phase", ...parts], ...waitRows.map(([name, c]) => [name, ...parts.map((k) => c[k])])]),
+      );
+    }
   }
   const commitRows = [
     ...passes.flatMap(([label, steps, l]) => [

@@ -75,13 +75,14 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
+  const announcer = orderChangeAnnouncer(config.databaseUrl, logger);
   // New orders' outbox rows go to the relay as they commit (published without a read back);
   // a cancellation's row wakes it by its NOTIFY (enqueue).
   const uow = createUnitOfWork({
     db: database.db,
     outbox,
     handOff: (rows) => relay.handOff(rows),
-    announce: orderChangeAnnouncer(database.sql, logger),
+    announce: (orderIds) => announcer.announce(orderIds),
   });
   const consumer = createAllocationConsumer({
     nc,
@@ -101,6 +102,7 @@ export async function bootstrap(
       logger,
     );
   } catch (err) {
+    await announcer.close();
     await nc.close();
     await database.close();
     throw err;
@@ -138,6 +140,7 @@ export async function bootstrap(
       await relay.stop();
       waiters.releaseAll();
       await feed.stop();
+      await announcer.close();
       await nc.drain();
       await database.close();
     },

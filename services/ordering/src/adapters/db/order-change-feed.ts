@@ -1,5 +1,5 @@
 import type { Logger } from "@stockflow/telemetry";
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
 
 /** The channel on which every replica announces the orders its commits changed: ids, space separated. */
 export const ORDER_CHANGED_CHANNEL = "ordering_order_changed";
@@ -48,31 +48,49 @@ export async function listenForOrderChanges(
   };
 }
 
+export interface OrderChangeAnnouncer {
+  /** Tells every replica (this one included) that these orders changed; call once their transaction committed. */
+  announce(orderIds: readonly string[]): void;
+  close(): Promise<void>;
+}
+
 /**
- * Tells every replica (this one included) that these orders changed, once their transaction
- * has committed. The NOTIFY goes in a transaction of its own with synchronous_commit off:
- * PostgreSQL serializes the commits of notifying transactions (one lock for the whole
- * server, held through the commit's WAL flush), so a NOTIFY inside the consumer's
- * transaction capped four writers at ~185 commits/s where they made ~650 without one
- * (measured on this machine); a notify-only commit holds it for no flush. Losing the
- * announcement (a crash right after the commit) costs a waiting request its early answer:
- * it reads the order when its time is up.
+ * Announces committed order changes on a connection of its own: on the raw client's pool
+ * (2 connections) they queued behind the outbox relay, which holds one through its JetStream
+ * publishes, and a waiting request answered seconds late under load.
+ *
+ * The NOTIFY goes in a transaction of its own with synchronous_commit off: PostgreSQL
+ * serializes the commits of notifying transactions (one lock for the whole server, held
+ * through the commit's WAL flush), so a NOTIFY inside the consumer's transaction capped four
+ * writers at ~185 commits/s where they made ~650 without one (measured on this machine); a
+ * notify-only commit holds it for no flush. Losing the announcement (a crash right after the
+ * commit) costs a waiting request its early answer: it reads the order when its time is up.
  */
-export function orderChangeAnnouncer(sql: Sql, logger: Logger): (orderIds: readonly string[]) => void {
+export function orderChangeAnnouncer(url: string, logger: Logger): OrderChangeAnnouncer {
+  const sql = postgres(url, {
+    max: 1,
+    connect_timeout: 10,
+    backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 2),
+    onnotice: () => {},
+    connection: { application_name: "ordering" },
+  });
   let failures = 0;
-  return (orderIds) => {
-    for (let i = 0; i < orderIds.length; i += IDS_PER_NOTIFICATION) {
-      const payload = orderIds.slice(i, i + IDS_PER_NOTIFICATION).join(" ");
-      sql`select set_config('synchronous_commit', 'off', true), pg_notify(${ORDER_CHANGED_CHANNEL}, ${payload})`.then(
-        () => {
-          failures = 0;
-        },
-        (err: unknown) => {
-          // Once per outage, not once per commit.
-          if (failures++ === 0)
-            logger.warn({ err }, "announcing order changes failed: waiting requests answer late");
-        },
-      );
-    }
+  return {
+    announce(orderIds) {
+      for (let i = 0; i < orderIds.length; i += IDS_PER_NOTIFICATION) {
+        const payload = orderIds.slice(i, i + IDS_PER_NOTIFICATION).join(" ");
+        sql`select set_config('synchronous_commit', 'off', true), pg_notify(${ORDER_CHANGED_CHANNEL}, ${payload})`.then(
+          () => {
+            failures = 0;
+          },
+          (err: unknown) => {
+            // Once per outage, not once per commit.
+            if (failures++ === 0)
+              logger.warn({ err }, "announcing order changes failed: waiting requests answer late");
+          },
+        );
+      }
+    },
+    close: () => sql.end({ timeout: 5 }),
   };
 }
