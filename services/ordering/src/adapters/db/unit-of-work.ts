@@ -72,6 +72,8 @@ export function createUnitOfWork({ db, outbox, handOff, announce }: UnitOfWorkDe
     const orderIds = changes.take(tx);
     if (orderIds.length > 0) announce(orderIds);
   };
+  // Reads outside a transaction share one set of repositories (and their built queries).
+  const reads = { orders: orderRepository(db), customers: customerRepository(db) };
   const bind = (tx: Executor): Transaction => ({
     orders: changes.recording(tx, orderRepository(tx)),
     customers: customerRepository(tx),
@@ -89,7 +91,7 @@ export function createUnitOfWork({ db, outbox, handOff, announce }: UnitOfWorkDe
       if (committed) afterCommit(committed);
       return result;
     },
-    read: (work) => work({ orders: orderRepository(db), customers: customerRepository(db) }),
+    read: (work) => work(reads),
     intake: orderIntake({ sql: pool, service: "ordering", handOff }),
   };
 }
