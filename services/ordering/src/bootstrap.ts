@@ -75,6 +75,9 @@ export async function bootstrap(
     logger,
     ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
   });
+  // The requests waiting for orders: this replica wakes its own at once after a commit (no
+  // round trip through PostgreSQL), and the others through the NOTIFY.
+  const waiters = createOrderWaiters({ max: config.maxWaitingRequests });
   const announcer = orderChangeAnnouncer(config.databaseUrl, logger);
   // New orders' outbox rows go to the relay as they commit (published without a read back);
   // a cancellation's row wakes it by its NOTIFY (enqueue).
@@ -82,7 +85,10 @@ export async function bootstrap(
     db: database.db,
     outbox,
     handOff: (rows) => relay.handOff(rows),
-    announce: (orderIds) => announcer.announce(orderIds),
+    announce: (orderIds) => {
+      waiters.changed(orderIds);
+      announcer.announce(orderIds);
+    },
   });
   const consumer = createAllocationConsumer({
     nc,
@@ -92,8 +98,7 @@ export async function bootstrap(
     handlers,
     redelivery: config.consumer,
   });
-  // Listening before the app serves: a request that waits cannot miss a commit.
-  const waiters = createOrderWaiters({ max: config.maxWaitingRequests });
+  // Listening before the app serves: a request that waits cannot miss another replica's commit.
   let feed: Awaited<ReturnType<typeof listenForOrderChanges>>;
   try {
     feed = await listenForOrderChanges(
