@@ -114,7 +114,8 @@ function serviceProcess({ name, root, env, port, nodeArgs, log }) {
     /** Memory now, and the peak over every incarnation so far. */
     memory() {
       const m = child && svc.isRunning() ? memoryOf(child.pid) : undefined;
-      if (m) peakMb = Math.max(peakMb, m.hwmMb);
+      // An exiting process's status has no VmHWM (NaN), which would stick in the peak.
+      if (m && Number.isFinite(m.hwmMb)) peakMb = Math.max(peakMb, m.hwmMb);
       return { rssMb: m?.rssMb, peakMb };
     },
     /** SIGTERM (graceful: the service drains and flushes its outbox); SIGKILL after 30 s. */
