@@ -69,5 +69,6 @@ describe("the waiting requests of one process", () => {
     expect(await watch.next()).toBe("released");
     watch.end();
     expect(waiters.watch("order-1", HOUR)).toBeUndefined();
+    expect(waiters.closing).toBe(true);
   });
 });

@@ -23,6 +23,8 @@ export interface OrderWaiters {
   releaseAll(): void;
   /** Requests waiting now. */
   readonly size: number;
+  /** releaseAll() was called: no request waits any more. */
+  readonly closing: boolean;
 }
 
 interface Waiter {
@@ -98,6 +100,9 @@ export function createOrderWaiters({ max }: { max: number }): OrderWaiters {
     },
     get size() {
       return size;
+    },
+    get closing() {
+      return closing;
     },
   };
 }

@@ -23,7 +23,7 @@ export async function waitForOrder(
   try {
     let order = await read(orderId);
     if (order.status !== "pending" || ms === 0) return { order, refused: false };
-    if (!watch) return { order, refused: true };
+    if (!watch) return { order, refused: !waiters.closing };
     for (;;) {
       const reason = await watch.next();
       order = await read(orderId);
