@@ -1,4 +1,4 @@
-import { createOutbox, outbox } from "@stockflow/messaging";
+import { createUnitOfWork as createKitUnitOfWork, outbox } from "@stockflow/messaging";
 import { asc } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ import { migratedDatabase } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let uow: ReturnType<typeof createUnitOfWork>;
+let kitUnitOfWork: ReturnType<typeof createKitUnitOfWork>;
 let ids = 0;
 /** Each announcement of changed orders the unit of work made, in order. */
 const announced: string[][] = [];
@@ -33,11 +34,11 @@ const deps: HandlerDeps = {
 
 beforeAll(async () => {
   database = await migratedDatabase("ordering_handlers");
+  kitUnitOfWork = createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} });
   uow = createUnitOfWork({
     db: database.db,
-    outbox: createOutbox({ service: "ordering" }),
     // No relay runs here: nothing publishes the outbox rows.
-    handOff: () => {},
+    unitOfWork: kitUnitOfWork,
     announce: (orderIds) => announced.push([...orderIds]),
   });
 });
@@ -203,23 +204,19 @@ describe("announcing changed orders (for the requests that wait on them)", () =>
     expect((await order(other.orderId)).status).toBe("pending");
   });
 
-  it("announces the orders of a transaction opened elsewhere when told it committed", async () => {
+  it("announces the orders of a consumer's transaction (the kit's) once it committed", async () => {
     const first = await place("lee");
     const second = await place("max");
     announced.length = 0;
-    let committed: Parameters<typeof uow.bind>[0] | undefined;
-    await database.db.transaction(async (tx) => {
-      committed = tx;
+    await kitUnitOfWork.transaction(async (tx) => {
       await applyReports(deps, uow.bind(tx), [
         allocatedReport({ orderId: first.orderId, sku: "sofa", qty: 1, batchref: "b-1", version: 1 }),
         outOfStockReport({ orderId: second.orderId, sku: "sofa", qty: 1, version: 1 }),
       ]);
+      expect(announced).toEqual([]);
     });
-    expect(announced).toEqual([]);
-    uow.afterCommit(committed!);
-    expect(announced.flat().sort()).toEqual([first.orderId, second.orderId].sort());
-    uow.afterCommit(committed!); // once only
     expect(announced.length).toBe(1);
+    expect(announced.flat().sort()).toEqual([first.orderId, second.orderId].sort());
   });
 });
 

@@ -1,97 +1,69 @@
-import type { Contract, EventOf } from "@stockflow/contracts";
-import type { CommittedRow } from "@stockflow/messaging";
+import type { UnitOfWork as KitUnitOfWork } from "@stockflow/messaging";
 import type { OrderRepository, Transaction, UnitOfWork } from "../../app/ports.js";
 import { customerRepository } from "./customer-repository.js";
 import type { Executor } from "./executor.js";
-import { orderIntake, poolOf } from "./order-intake.js";
+import { orderIntake } from "./order-intake.js";
 import { orderRepository } from "./order-repository.js";
 
-/** The part of the messaging kit's outbox the unit of work uses. */
-export interface OutboxWriter {
-  enqueue<C extends Contract>(tx: Executor, contract: C, payload: EventOf<C>): Promise<string>;
-}
-
 export interface OrderingUnitOfWork extends UnitOfWork {
-  /** The repositories over a transaction someone else opened (the message consumer's). */
+  /** The repositories over a transaction of the kit's unit of work (the message consumer's). */
   bind(tx: Executor): Transaction;
-  /** Call once a transaction given to `bind` has committed: announces the orders it changed. */
-  afterCommit(tx: Executor): void;
 }
 
 export interface UnitOfWorkDeps {
-  /** The service's drizzle database (not a transaction): new orders go through its pool. */
+  /** The service's drizzle database (reads outside a transaction). */
   db: Executor;
-  outbox: OutboxWriter;
-  /**
-   * Hands the outbox rows of new orders to this process's relay once they are committed (its
-   * `handOff()`): they are written without a NOTIFY (see order-intake.ts).
-   */
-  handOff: (rows: CommittedRow[]) => void;
+  /** The messaging kit's unit of work: transactions, statements and the outbox. */
+  unitOfWork: KitUnitOfWork;
   /** Tells every replica which orders a committed transaction changed (requests wait on them). */
   announce: (orderIds: readonly string[]) => void;
 }
 
-/** The orders saved through a transaction's repository, kept until it commits. */
-function changeRecorder() {
+/**
+ * Repositories that note the orders saved through a transaction and announce them once it
+ * has committed (the kit's afterCommit: never for a transaction rolled back).
+ */
+function announcingChanges(unitOfWork: KitUnitOfWork, announce: UnitOfWorkDeps["announce"]) {
   const changed = new WeakMap<Executor, Set<string>>();
   const note = (tx: Executor, orderIds: readonly string[]) => {
-    const set = changed.get(tx) ?? new Set<string>();
-    if (set.size === 0) changed.set(tx, set);
+    let set = changed.get(tx);
+    if (!set) {
+      const orders = new Set<string>();
+      set = orders;
+      changed.set(tx, orders);
+      unitOfWork.afterCommit(tx, () => announce([...orders]));
+    }
     for (const id of orderIds) set.add(id);
   };
-  return {
-    recording(tx: Executor, orders: OrderRepository): OrderRepository {
-      return {
-        ...orders,
-        save: (order, lines) => {
-          note(tx, [order.orderId]);
-          return orders.save(order, lines);
-        },
-        saveMany: (changes) => {
-          note(
-            tx,
-            changes.map((c) => c.order.orderId),
-          );
-          return orders.saveMany(changes);
-        },
-      };
+  return (tx: Executor, orders: OrderRepository): OrderRepository => ({
+    ...orders,
+    save: (order, lines) => {
+      note(tx, [order.orderId]);
+      return orders.save(order, lines);
     },
-    /** The orders `tx` changed, forgotten once asked. */
-    take(tx: Executor): string[] {
-      const set = changed.get(tx);
-      changed.delete(tx);
-      return set ? [...set] : [];
+    saveMany: (changes) => {
+      note(
+        tx,
+        changes.map((c) => c.order.orderId),
+      );
+      return orders.saveMany(changes);
     },
-  };
+  });
 }
 
-export function createUnitOfWork({ db, outbox, handOff, announce }: UnitOfWorkDeps): OrderingUnitOfWork {
-  const pool = poolOf(db);
-  const changes = changeRecorder();
-  const afterCommit = (tx: Executor) => {
-    const orderIds = changes.take(tx);
-    if (orderIds.length > 0) announce(orderIds);
-  };
+export function createUnitOfWork({ db, unitOfWork, announce }: UnitOfWorkDeps): OrderingUnitOfWork {
+  const recording = announcingChanges(unitOfWork, announce);
   // Reads outside a transaction share one set of repositories (and their built queries).
   const reads = { orders: orderRepository(db), customers: customerRepository(db) };
   const bind = (tx: Executor): Transaction => ({
-    orders: changes.recording(tx, orderRepository(tx)),
+    orders: recording(tx, orderRepository(tx)),
     customers: customerRepository(tx),
-    events: { enqueue: (contract, payload) => outbox.enqueue(tx, contract, payload) },
+    events: { enqueue: (contract, payload) => unitOfWork.outbox.enqueue(tx, contract, payload) },
   });
   return {
     bind,
-    afterCommit,
-    async run(work) {
-      let committed: Executor | undefined;
-      const result = await db.transaction((tx) => {
-        committed = tx;
-        return work(bind(tx));
-      });
-      if (committed) afterCommit(committed);
-      return result;
-    },
+    run: (work) => unitOfWork.transaction((tx) => work(bind(tx))),
     read: (work) => work(reads),
-    intake: orderIntake({ sql: pool, service: "ordering", handOff }),
+    intake: orderIntake({ unitOfWork, service: "ordering" }),
   };
 }
