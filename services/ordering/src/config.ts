@@ -3,6 +3,8 @@ import { type BaseConfig, intFromEnv, readBaseConfig } from "@stockflow/service-
 export interface OrderingConfig extends BaseConfig {
   /** Storefront requests per client address and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** Requests that may wait at once for an order (`GET /orders/:id?wait=`); beyond it they answer at once. */
+  maxWaitingRequests: number;
 }
 
 /** The only reader of the environment; throws ConfigError on a bad value, so start-up fails early. */
@@ -10,5 +12,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...readBaseConfig("ordering", env),
     rateLimitPerMinute: intFromEnv(env, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
+    maxWaitingRequests: intFromEnv(env, "ORDER_WAIT_MAX_REQUESTS", 10_000, { min: 0 }),
   };
 }
