@@ -7,6 +7,8 @@ export { DLQ_HEADERS } from "./dead-letter.js";
 export { ContractViolation } from "./errors.js";
 export type { Outbox, OutboxRow } from "./outbox.js";
 export { committedRows, createOutbox, OUTBOX_CHANNEL, outboxInsert, outboxRow } from "./outbox.js";
+export type { EnqueueOptions } from "./published-versions.js";
+export { outboxRows } from "./published-versions.js";
 export type { CommittedRow, OutboxRelay, OutboxRelayOptions } from "./relay.js";
 export { createOutboxRelay } from "./relay.js";
 export { inbox, outbox } from "./schema.js";

@@ -3,6 +3,7 @@ import { type Contract, type EventOf, type ServiceName, validationErrors } from 
 import { captureContext } from "@stockflow/telemetry";
 import { sql } from "drizzle-orm";
 import { ContractViolation } from "./errors.js";
+import { type EnqueueOptions, outboxRows } from "./published-versions.js";
 import type { CommittedRow } from "./relay.js";
 import { outbox } from "./schema.js";
 import type { DbOrTx } from "./types.js";
@@ -12,10 +13,16 @@ export const OUTBOX_CHANNEL = "stockflow_outbox";
 
 export interface Outbox {
   /**
-   * Validates the event and writes it to the outbox inside `tx`: it is published if and
-   * only if `tx` commits. Returns the event's id (its `ce-id`).
+   * Validates the event and writes it to the outbox inside `tx`, with every older version
+   * still published (`outboxRows`): it is published if and only if `tx` commits. Returns the
+   * event's id (its `ce-id`).
    */
-  enqueue<C extends Contract>(tx: DbOrTx, contract: C, payload: EventOf<C>): Promise<string>;
+  enqueue<C extends Contract>(
+    tx: DbOrTx,
+    contract: C,
+    payload: EventOf<C>,
+    options?: EnqueueOptions,
+  ): Promise<string>;
 }
 
 /** An outbox row as the relay reads it: the columns besides the generated id. */
@@ -105,18 +112,22 @@ export function committedRows(
 
 export function createOutbox({ service }: { service: ServiceName }): Outbox {
   return {
-    async enqueue(tx, contract, payload) {
-      const { eventId, headers } = outboxRow(service, contract, payload);
-      // One statement, one round trip: the row, and the NOTIFY that wakes the relay (delivered
+    async enqueue(tx, contract, payload, options) {
+      const rows = outboxRows(service, contract, payload, options);
+      const values = rows.map(
+        (r) =>
+          sql`(${r.eventId}, ${r.subject}, ${JSON.stringify(r.payload)}::jsonb, ${JSON.stringify(r.headers)}::jsonb)`,
+      );
+      // One statement, one round trip: the rows, and the NOTIFY that wakes the relay (delivered
       // at commit only; PostgreSQL folds repeats within one transaction).
       await tx.execute(
         sql`with written as (
           insert into ${outbox} (event_id, subject, payload, headers)
-          values (${eventId}, ${contract.subject}, ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(headers)}::jsonb)
+          values ${sql.join(values, sql`, `)}
           returning 1
-        ) select pg_notify(${OUTBOX_CHANNEL}, '') from written`,
+        ) select pg_notify(${OUTBOX_CHANNEL}, '') from written limit 1`,
       );
-      return eventId;
+      return rows[0]!.eventId;
     },
   };
 }
