@@ -43,6 +43,8 @@ export interface ProductState {
   backorders: BackorderState[];
   /** Whether `backorders` is the whole queue, which serving backorders needs. */
   queueComplete: boolean;
+  /** A batch whose allocated lines are all in `allocations` (a delay announces each). */
+  linesOfBatch?: string;
 }
 
 /** A deep copy, so a saved snapshot cannot be changed through the live aggregate. */
@@ -54,5 +56,6 @@ export function cloneState(s: ProductState): ProductState {
     allocations: s.allocations.map((a) => ({ ...a })),
     backorders: s.backorders.map((b) => ({ ...b })),
     queueComplete: s.queueComplete,
+    ...(s.linesOfBatch ? { linesOfBatch: s.linesOfBatch } : {}),
   };
 }

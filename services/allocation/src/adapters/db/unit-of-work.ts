@@ -9,7 +9,7 @@ import { is } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
-import { outboxRowOf } from "../outgoing.js";
+import { outboxRowsOf } from "../outgoing.js";
 import { DrizzleProductRepository } from "./product-repository.js";
 import { ProductCache, ProductSession } from "./product-session.js";
 import { send, settleInOrder } from "./statement.js";
@@ -60,11 +60,11 @@ export function unitOfWorkFactory({
     return {
       products,
       stage(events: readonly AllocationEvent[]) {
-        staged.push(...events.map(outboxRowOf));
+        staged.push(...events.flatMap(outboxRowsOf));
       },
       async commit(events: readonly AllocationEvent[]) {
         // Validated before anything is sent: an event its contract refuses writes nothing.
-        const rows = [...staged.splice(0), ...events.map(outboxRowOf)];
+        const rows = [...staged.splice(0), ...events.flatMap(outboxRowsOf)];
         // Sent together, one round trip: PostgreSQL runs them in this order, so the product
         // row locks come first and make a later writer of the same SKU wait, its outbox rows
         // get higher ids and the relay publishes per SKU in commit order. When a save finds
