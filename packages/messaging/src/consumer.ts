@@ -22,6 +22,7 @@ import {
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { sql } from "drizzle-orm";
 import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
+import { readsDescription, type Takeover, takeoverStart } from "./durable-versions.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
 import type { Database, Logger, Tx } from "./types.js";
@@ -122,6 +123,8 @@ export interface ConsumerOptions {
    * `wake()` it, when handlers write outbox rows without a NOTIFY.
    */
   afterCommit?: (tx: Tx) => void;
+  /** A new durable replacing an older one of the service that read older versions. */
+  takesOver?: Takeover;
 }
 
 /** How a consumer redelivers: what operators tune per deployment (CONSUMER_* settings). */
@@ -611,6 +614,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject: streams[stream].subjects[0],
+      description: readsDescription(handlers.flatMap((h) => h.contracts)),
       ack_wait: nanos(options.ackWaitMs ?? 30_000),
       // Unlimited on the server: the runner decides when a message has failed enough and
       // dead-letters it itself, with the reason, instead of the server dropping it silently.
@@ -620,12 +624,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     try {
       await jsm.consumers.info(stream, durable);
       await jsm.consumers.update(stream, durable, {
+        description: config.description,
         ack_wait: config.ack_wait,
         max_deliver: config.max_deliver,
         max_ack_pending: config.max_ack_pending,
       });
     } catch {
-      await jsm.consumers.add(stream, config);
+      const start = options.takesOver ? await takeoverStart(jsm, stream, options.takesOver) : {};
+      await jsm.consumers.add(stream, { ...config, ...start });
     }
   }
 

@@ -4,6 +4,8 @@ export type { BatchItem, Consumer, ConsumerOptions, Handler, MessageMeta, Redeli
 export { createConsumer, handle, handleBatch } from "./consumer.js";
 export type { DeadLetterReason } from "./dead-letter.js";
 export { DLQ_HEADERS } from "./dead-letter.js";
+export type { Takeover } from "./durable-versions.js";
+export { readsDescription, subjectsRead, takeoverStart } from "./durable-versions.js";
 export { ContractViolation } from "./errors.js";
 export type { Outbox, OutboxRow } from "./outbox.js";
 export { committedRows, createOutbox, OUTBOX_CHANNEL, outboxInsert, outboxRow } from "./outbox.js";
