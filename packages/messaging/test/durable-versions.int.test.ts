@@ -67,25 +67,16 @@ async function oldReaderAckedUpTo(durable: string, floor: number) {
 }
 
 describe("a durable that takes over from another reading older versions", () => {
-  it("starts at the first message of a newly read version when that comes before the old one's ack floor", async () => {
-    await oldReaderAckedUpTo("old-acked-5", 5);
+  it.each([
+    ["at the first message of a newly read version when that comes before the old one's ack floor", 5, 3],
+    ["right after the old one's ack floor when that comes first", 1, 2],
+  ])("starts %s", async (_, floor, start) => {
+    await oldReaderAckedUpTo(`old-acked-${floor}`, floor);
     const jsm = await jetstreamManager(nc);
-    expect(
-      await takeoverStart(jsm, "ALLOCATION", { durable: "old-acked-5", contracts: [lineAllocatedV2] }),
-    ).toEqual({
+    const takeover = { durable: `old-acked-${floor}`, contracts: [lineAllocatedV2] };
+    expect(await takeoverStart(jsm, "ALLOCATION", takeover)).toEqual({
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: 3,
-    });
-  });
-
-  it("starts right after the old one's ack floor when that comes first", async () => {
-    await oldReaderAckedUpTo("old-acked-1", 1);
-    const jsm = await jetstreamManager(nc);
-    expect(
-      await takeoverStart(jsm, "ALLOCATION", { durable: "old-acked-1", contracts: [lineAllocatedV2] }),
-    ).toEqual({
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: 2,
+      opt_start_seq: start,
     });
   });
 
