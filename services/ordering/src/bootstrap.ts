@@ -81,6 +81,7 @@ export async function bootstrap(
     uow,
     handlers,
     redelivery: config.consumer,
+    lineAllocatedVersion: config.lineAllocatedVersion,
   });
   const app = await buildOrderingApp({
     logger,

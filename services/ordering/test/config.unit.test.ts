@@ -20,4 +20,10 @@ describe("ordering's configuration", () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "-1" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "lots" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
   });
+
+  it("reads line_allocated v2 unless told to read the deprecated v1, and nothing else", () => {
+    expect(loadConfig({}).lineAllocatedVersion).toBe(2);
+    expect(loadConfig({ LINE_ALLOCATED_VERSION: "1" }).lineAllocatedVersion).toBe(1);
+    expect(() => loadConfig({ LINE_ALLOCATED_VERSION: "3" })).toThrow(/LINE_ALLOCATED_VERSION/);
+  });
 });
