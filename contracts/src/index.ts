@@ -9,7 +9,7 @@ export { isCalendarDate } from "./formats.js";
 export { customerBecameVipV1, orderCancelledV1, orderPlacedV1 } from "./ordering.js";
 export { allContracts, contractForSubject, parseSubject, publishedVersions } from "./registry.js";
 export type { StreamDefinition, StreamName } from "./streams.js";
-export { dlqSubject, streams } from "./streams.js";
+export { dlqSubject, filterCovers, streams } from "./streams.js";
 export { subscriptions } from "./subscriptions.js";
 export { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "./warehouse.js";
 

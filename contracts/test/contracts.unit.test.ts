@@ -3,6 +3,7 @@ import {
   allContracts,
   type Contract,
   contractForSubject,
+  filterCovers,
   lineAllocatedV1,
   lineAllocatedV2,
   parseSubject,
@@ -48,17 +49,6 @@ const samples: Record<string, Record<string, unknown>> = {
 const sampleOf = (contract: Contract) => structuredClone(samples[contract.subject]!);
 const each = allContracts.map((c) => [c.subject, c] as const);
 
-/** NATS subject matching: `*` is one token, `>` the rest (at least one token). */
-function covers(filter: string, subject: string): boolean {
-  const f = filter.split(".");
-  const s = subject.split(".");
-  for (const [i, token] of f.entries()) {
-    if (token === ">") return s.length > i;
-    if (token !== "*" && token !== s[i]) return false;
-  }
-  return f.length === s.length;
-}
-
 describe("contract subjects and streams", () => {
   it.each(each)("%s is named <producer>.<event>.v<major>", (subject, contract) => {
     expect(subject).toMatch(/^(ordering|allocation|warehouse)\.[a-z]+(_[a-z]+)*\.v[1-9]\d*$/);
@@ -73,7 +63,7 @@ describe("contract subjects and streams", () => {
   it.each(each)("%s is stored in its producer's stream, whose subjects cover it", (subject, contract) => {
     const stream = streams[contract.stream as keyof typeof streams];
     expect(stream.name).toBe(contract.producer.toUpperCase());
-    expect(stream.subjects.some((filter) => covers(filter, subject))).toBe(true);
+    expect(stream.subjects.some((filter) => filterCovers(filter, subject))).toBe(true);
   });
 
   it("declares every subject once", () => {
