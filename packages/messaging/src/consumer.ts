@@ -25,6 +25,7 @@ import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
 import { readsDescription, type Takeover, takeoverStart } from "./durable-versions.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
+import { annotateSkipped } from "./skipped.js";
 import type { Database, Logger, Tx } from "./types.js";
 import { isDatabaseUnavailable } from "./unavailable.js";
 
@@ -277,6 +278,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const parent = extractFromHeaders(m.headers);
     const span = startConsumerSpan(m.subject, messageIdOf(m), parent, durable);
     const started = performance.now();
+    if (verdict.kind === "skip") annotateSkipped(span, m.data);
     try {
       if (verdict.kind === "dead") {
         span.setAttribute("error.type", verdict.reason);
