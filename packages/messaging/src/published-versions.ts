@@ -1,5 +1,4 @@
-import { type Contract, type EventOf, publishedVersions, type ServiceName } from "@stockflow/contracts";
-import { type OutboxRow, outboxRow } from "./outbox.js";
+import { type Contract, publishedVersions } from "@stockflow/contracts";
 
 export interface EnqueueOptions {
   /**
@@ -10,20 +9,14 @@ export interface EnqueueOptions {
 }
 
 /**
- * The outbox rows of one event: the event itself and, during a deprecation window, every
- * older major version still published, downcast as its contract declares (newest first).
- * Each row is validated against its own contract and has its own `ce-id`; they share the
- * event time and the trace context current now, since they tell of one change.
+ * The versions one enqueued event is written as: the event itself and, during a
+ * deprecation window, every older major version still published, downcast as its contract
+ * declares (newest first). `outboxRowsOf` makes each a row with its own `ce-id`.
  */
-export function outboxRows<C extends Contract>(
-  service: ServiceName,
-  contract: C,
-  payload: EventOf<C>,
+export function versionsToWrite(
+  contract: Contract,
+  payload: unknown,
   { onlyThisVersion = false }: EnqueueOptions = {},
-): OutboxRow[] {
-  const versions = onlyThisVersion ? [{ contract, payload }] : publishedVersions(contract, payload);
-  const rows = versions.map((v) => outboxRow(service, v.contract, v.payload as EventOf<Contract>));
-  const time = rows[0]!.headers["ce-time"]!;
-  for (const row of rows) row.headers["ce-time"] = time;
-  return rows;
+): { contract: Contract; payload: unknown }[] {
+  return onlyThisVersion ? [{ contract, payload }] : publishedVersions(contract, payload);
 }

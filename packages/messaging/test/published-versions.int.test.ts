@@ -15,7 +15,7 @@ import {
   createOutbox,
   ensureStreams,
   outbox,
-  outboxRows,
+  outboxRowsOf,
 } from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages, testRelay } from "./support.js";
 
@@ -113,12 +113,12 @@ describe("every published version of one enqueued event", () => {
   });
 
   it("writes an event no deprecated version depends on as itself alone", () => {
-    const rows = outboxRows("allocation", outOfStockV1, { orderId: "o-1", sku: "S", qty: 1, version: 2 });
+    const rows = outboxRowsOf("allocation", outOfStockV1, { orderId: "o-1", sku: "S", qty: 1, version: 2 });
     expect(rows.map((r) => r.subject)).toEqual([outOfStockV1.subject]);
   });
 
   it("refuses an event whose downcast would not satisfy the older contract", () => {
-    expect(() => outboxRows("allocation", lineAllocatedV2, { ...allocated("o-bad"), qty: 0 })).toThrow(
+    expect(() => outboxRowsOf("allocation", lineAllocatedV2, { ...allocated("o-bad"), qty: 0 })).toThrow(
       ContractViolation,
     );
   });

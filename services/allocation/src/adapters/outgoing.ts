@@ -1,5 +1,5 @@
 import { lineAllocatedV2, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
-import { type OutboxRow, outboxRows } from "@stockflow/messaging";
+import { type OutboxRow, outboxRowsOf } from "@stockflow/messaging";
 import type { AllocationEvent } from "../domain/events.js";
 
 /**
@@ -8,23 +8,23 @@ import type { AllocationEvent } from "../domain/events.js";
  * its `type`. An allocation is line_allocated v2, which the kit also writes as v1 while v1
  * is published; a line's new eta is news to v2 readers only.
  */
-export function outboxRowsOf(event: AllocationEvent): OutboxRow[] {
+export function outboxRowsOfEvent(event: AllocationEvent): OutboxRow[] {
   switch (event.type) {
     case "line_allocated": {
       const { type: _, ...payload } = event;
-      return outboxRows("allocation", lineAllocatedV2, payload);
+      return outboxRowsOf("allocation", lineAllocatedV2, payload);
     }
     case "line_delayed": {
       const { type: _, ...payload } = event;
-      return outboxRows("allocation", lineAllocatedV2, payload, { onlyThisVersion: true });
+      return outboxRowsOf("allocation", lineAllocatedV2, payload, { onlyThisVersion: true });
     }
     case "line_deallocated": {
       const { type: _, ...payload } = event;
-      return outboxRows("allocation", lineDeallocatedV1, payload);
+      return outboxRowsOf("allocation", lineDeallocatedV1, payload);
     }
     case "out_of_stock": {
       const { type: _, ...payload } = event;
-      return outboxRows("allocation", outOfStockV1, payload);
+      return outboxRowsOf("allocation", outOfStockV1, payload);
     }
   }
 }

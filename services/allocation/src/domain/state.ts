@@ -46,16 +46,3 @@ export interface ProductState {
   /** A batch whose allocated lines are all in `allocations` (a delay announces each). */
   linesOfBatch?: string;
 }
-
-/** A deep copy, so a saved snapshot cannot be changed through the live aggregate. */
-export function cloneState(s: ProductState): ProductState {
-  return {
-    sku: s.sku,
-    version: s.version,
-    batches: s.batches.map((b) => ({ ...b })),
-    allocations: s.allocations.map((a) => ({ ...a })),
-    backorders: s.backorders.map((b) => ({ ...b })),
-    queueComplete: s.queueComplete,
-    ...(s.linesOfBatch ? { linesOfBatch: s.linesOfBatch } : {}),
-  };
-}

@@ -11,12 +11,10 @@ import {
 import {
   type BatchItem,
   type Consumer,
-  type ConsumerOptions,
-  createConsumer,
-  type Database,
   handleBatch,
   type Logger,
   type MessageMeta,
+  type Messaging,
   type Redelivery,
 } from "@stockflow/messaging";
 import { annotateSpan } from "@stockflow/telemetry";
@@ -32,8 +30,7 @@ import {
 import type { HandlerDeps } from "../app/ports.js";
 
 export interface AllocationConsumerDeps {
-  nc: ConsumerOptions["nc"];
-  db: Database;
+  messaging: Pick<Messaging, "consumer">;
   logger: Logger;
   uow: OrderingUnitOfWork;
   handlers: HandlerDeps;
@@ -94,8 +91,7 @@ const readers = {
  * batch's answers are applied together: one read of their orders, one write.
  */
 export function createAllocationConsumer({
-  nc,
-  db,
+  messaging,
   logger,
   uow,
   handlers,
@@ -115,15 +111,11 @@ export function createAllocationConsumer({
       );
     }
   };
-  return createConsumer({
+  return messaging.consumer({
     ...redelivery,
-    service: "ordering",
     durable: reader.durable,
     ...(reader.takesOver ? { takesOver: reader.takesOver } : {}),
     stream: "ALLOCATION",
-    nc,
-    db,
-    logger,
     concurrency,
     batchSize: 64,
     isTransient,
