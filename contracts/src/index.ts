@@ -1,15 +1,15 @@
-export { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "./allocation.js";
+export { lineAllocatedV1, lineAllocatedV2, lineDeallocatedV1, outOfStockV1 } from "./allocation.js";
 export type { AsyncApiDocument } from "./asyncapi.js";
 export { asyncApiDocument, asyncApiText } from "./asyncapi.js";
 export type { SchemaChanges } from "./compatibility.js";
 export { compareSchemas } from "./compatibility.js";
-export type { Contract, EventOf, ServiceName } from "./define.js";
-export { defineContract, streamOf, validationErrors } from "./define.js";
+export type { Contract, Deprecation, EventOf, ServiceName } from "./define.js";
+export { defineContract, streamOf, supersededBy, validationErrors } from "./define.js";
 export { isCalendarDate } from "./formats.js";
 export { customerBecameVipV1, orderCancelledV1, orderPlacedV1 } from "./ordering.js";
-export { allContracts, contractForSubject, parseSubject } from "./registry.js";
+export { allContracts, contractForSubject, parseSubject, publishedVersions } from "./registry.js";
 export type { StreamDefinition, StreamName } from "./streams.js";
-export { dlqSubject, streams } from "./streams.js";
+export { dlqSubject, filterCovers, streams } from "./streams.js";
 export { subscriptions } from "./subscriptions.js";
 export { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "./warehouse.js";
 
@@ -25,5 +25,6 @@ export type BatchRegisteredV1 = EventOf<typeof W.batchRegisteredV1>;
 export type BatchQuantityChangedV1 = EventOf<typeof W.batchQuantityChangedV1>;
 export type ShipmentDelayedV1 = EventOf<typeof W.shipmentDelayedV1>;
 export type LineAllocatedV1 = EventOf<typeof A.lineAllocatedV1>;
+export type LineAllocatedV2 = EventOf<typeof A.lineAllocatedV2>;
 export type LineDeallocatedV1 = EventOf<typeof A.lineDeallocatedV1>;
 export type OutOfStockV1 = EventOf<typeof A.outOfStockV1>;

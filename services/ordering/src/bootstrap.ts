@@ -96,6 +96,7 @@ export async function bootstrap(
     uow,
     handlers,
     redelivery: config.consumer,
+    lineAllocatedVersion: config.lineAllocatedVersion,
   });
   // Listening before the app serves: a request that waits cannot miss another replica's commit.
   let feed: Awaited<ReturnType<typeof listenForOrderChanges>>;

@@ -26,4 +26,10 @@ describe("ordering's configuration", () => {
     expect(loadConfig({ ORDER_WAIT_MAX_REQUESTS: "0" }).maxWaitingRequests).toBe(0);
     expect(() => loadConfig({ ORDER_WAIT_MAX_REQUESTS: "-5" })).toThrow(/ORDER_WAIT_MAX_REQUESTS/);
   });
+
+  it("reads line_allocated v2 unless told to read the deprecated v1, and nothing else", () => {
+    expect(loadConfig({}).lineAllocatedVersion).toBe(2);
+    expect(loadConfig({ LINE_ALLOCATED_VERSION: "1" }).lineAllocatedVersion).toBe(1);
+    expect(() => loadConfig({ LINE_ALLOCATED_VERSION: "3" })).toThrow(/LINE_ALLOCATED_VERSION/);
+  });
 });

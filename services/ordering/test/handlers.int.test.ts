@@ -73,8 +73,8 @@ describe("placing an order", () => {
       customerId: "alice",
       status: "pending",
       lines: [
-        { sku: "sofa", qty: 2, status: "pending", batchref: null },
-        { sku: "lamp", qty: 1, status: "pending", batchref: null },
+        { sku: "sofa", qty: 2, status: "pending", batchref: null, eta: null },
+        { sku: "lamp", qty: 1, status: "pending", batchref: null, eta: null },
       ],
       createdAt: "2030-02-03T04:05:06.000Z",
     });

@@ -4,6 +4,7 @@ import type { Contract, EventOf } from "@stockflow/contracts";
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { type DeadLetterReason, deadLetter } from "../dead-letter.js";
 import type { consumerMetrics } from "../metrics.js";
+import { annotateSkipped } from "../skipped.js";
 import type { Logger } from "../types.js";
 import type { Verdict } from "./classify.js";
 import { messageIdOf } from "./classify.js";
@@ -66,6 +67,7 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
     async unhandled(m: JsMsg, verdict: Exclude<Verdict, { kind: "handle" }>): Promise<void> {
       const span = startConsumerSpan(m.subject, messageIdOf(m), extractFromHeaders(m.headers), durable);
       const started = performance.now();
+      if (verdict.kind === "skip") annotateSkipped(span, m.data);
       try {
         if (verdict.kind === "dead") {
           span.setAttribute("error.type", verdict.reason);

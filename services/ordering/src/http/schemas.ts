@@ -64,6 +64,10 @@ export const OrderView = Type.Object({
       qty: Type.Integer(),
       status: LineStatus,
       batchref: Type.Union([Type.String(), Type.Null()]),
+      eta: Type.Union([Type.String({ format: "date" }), Type.Null()], {
+        description:
+          "when the allocated line's shipment is due; null for stock on hand and lines not allocated",
+      }),
     }),
   ),
   createdAt: Type.String({ format: "date-time" }),

@@ -21,6 +21,7 @@ function toOrder(rows: Row[]): Order | undefined {
       qty: l.qty,
       status: l.status,
       batchref: l.batchref,
+      eta: l.eta,
       version: l.version,
     })),
   };
@@ -121,11 +122,16 @@ async function saveMany(db: Executor, changes: readonly OrderChange[]): Promise<
   await db
     .with(changedOrders)
     .update(orderLines)
-    .set({ status: sql`v.status`, batchref: sql`v.batchref`, version: sql`v.version::int` })
+    .set({
+      status: sql`v.status`,
+      batchref: sql`v.batchref`,
+      eta: sql`v.eta::date`,
+      version: sql`v.version::int`,
+    })
     .from(
       sql`unnest(${texts(lines.map((l) => l.orderId))}, ${texts(lines.map((l) => l.sku))}, ${texts(lines.map((l) => l.status))},
-        ${texts(lines.map((l) => l.batchref))}, ${texts(lines.map((l) => String(l.version)))})
-        as v (order_id, sku, status, batchref, version)`,
+        ${texts(lines.map((l) => l.batchref))}, ${texts(lines.map((l) => l.eta))}, ${texts(lines.map((l) => String(l.version)))})
+        as v (order_id, sku, status, batchref, eta, version)`,
     )
     .where(sql`${orderLines.orderId} = v.order_id and ${orderLines.sku} = v.sku`)
     .prepare("ordering_orders_save")
