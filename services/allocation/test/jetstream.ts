@@ -6,6 +6,7 @@ import {
   outOfStockV1,
 } from "@stockflow/contracts";
 import { connectNats, createConsumer, createOutbox, createOutboxRelay, handle } from "@stockflow/messaging";
+import { waitFor } from "@stockflow/testkit";
 import { migratedTestDatabase, quietLogger } from "./support.js";
 
 export interface Observed {
@@ -67,6 +68,16 @@ export async function neighbours(natsUrl: string) {
       });
     },
     about: (orderId: string) => observed.filter((e) => e.orderId === orderId),
+    /** Resolves once every event published so far is on its stream (the relay marked it). */
+    async flushed() {
+      await waitFor(
+        async () => {
+          const [row] = await database.sql`select count(*)::int as n from outbox where published_at is null`;
+          return row?.n === 0;
+        },
+        { message: "the neighbours' outbox to be published" },
+      );
+    },
     async dispose() {
       await observer.stop();
       await relay.stop();
