@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { PlaceOrderInput } from "./api.js";
 import type { HttpResult } from "./http.js";
-import { inParallel } from "./load.js";
 import type { Stack } from "./stack.js";
 
 // Storefront clients as a shop runs them: several at once, each placing orders one after
@@ -20,7 +19,10 @@ export interface StorefrontLoad {
 }
 
 export interface StorefrontOptions {
+  /** Orders to try at least; */
   orders: number;
+  /** ... and more while this answers true (e.g. until a fault schedule is done). */
+  keepGoing?: () => boolean;
   clients: number;
   orderOf: (i: number) => PlaceOrderInput;
   /** Whether order i is cancelled as soon as it is accepted. */
@@ -32,8 +34,14 @@ export interface StorefrontOptions {
 const RETRIES = 100;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Sends `call` until it answers anything but 503 (pacing by Retry-After, capped at 200 ms). */
-async function retrying503<T>(load: StorefrontLoad, call: () => Promise<HttpResult<T>>) {
+/**
+ * Sends `call` until it answers anything but 503 (pacing by Retry-After, capped at 200 ms),
+ * counting the retries in `load`.
+ */
+export async function retrying503<T>(
+  load: Pick<StorefrontLoad, "retried503">,
+  call: () => Promise<HttpResult<T>>,
+) {
   for (let attempt = 0; ; attempt++) {
     const res = await call();
     if (res.status !== 503 || attempt >= RETRIES) return res;
@@ -46,7 +54,12 @@ async function retrying503<T>(load: StorefrontLoad, call: () => Promise<HttpResu
 /** Runs the clients until `orders` orders have been tried; never throws on a failed request. */
 export async function runStorefront(stack: Stack, options: StorefrontOptions): Promise<StorefrontLoad> {
   const load: StorefrontLoad = { accepted: [], cancelled: [], retried503: 0, failures: [] };
-  await inParallel(options.orders, options.clients, async (i) => {
+  let next = 0;
+  const more = () => next < options.orders || (options.keepGoing?.() ?? false);
+  const client = async () => {
+    while (more()) await order(next++);
+  };
+  const order = async (i: number) => {
     try {
       const key = randomUUID();
       const placed = await retrying503(load, () =>
@@ -66,6 +79,7 @@ export async function runStorefront(stack: Stack, options: StorefrontOptions): P
     } catch (err) {
       load.failures.push(`order ${i}: ${String((err as Error).cause ?? err)}`);
     }
-  });
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
   return load;
 }

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productHasBatches } from "../../support/eventually.js";
+import { assertInvariants } from "../../support/invariants.js";
+import { type ServiceName, type Stack, startStack } from "../../support/stack.js";
+import { retrying503, runStorefront } from "../../support/storefront.js";
+
+// Reliability scenario 10: a rolling restart. Two replicas of every service; while 8
+// storefront clients place (and sometimes cancel) orders and staff report damage, delays and
+// new batches, each replica in turn is taken out of rotation, SIGTERMed (it drains and exits
+// 0) and started again, and the next one goes only once it answers /readyz. Every accepted
+// request reaches its final state, and no request fails other than with a retryable 503
+// (which the clients retry).
+
+const SKUS = ["RR-BED", "RR-CHAIR", "RR-TABLE", "RR-LAMP"];
+const ORDERS = 200;
+const ROLL: ServiceName[] = ["warehouse", "allocation", "ordering"];
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ label: "f_rolling", replicas: 2 });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+describe("rolling restart", () => {
+  it("restarts every replica in turn under load: nothing lost, no failure but a retried 503", async () => {
+    for (const sku of SKUS) {
+      for (const batch of [
+        { reference: `${sku}-stock`, sku, qty: 150, eta: null },
+        { reference: `${sku}-ship`, sku, qty: 100, eta: "2031-06-01" },
+      ]) {
+        expect((await stack.api.registerBatch(batch)).status).toBe(201);
+      }
+    }
+    for (const sku of SKUS) await productHasBatches(stack, sku, [`${sku}-stock`, `${sku}-ship`]);
+
+    let rolling = true;
+    const exits: Record<string, number | null> = {};
+    const staff = { retried503: 0, answers: [] as number[] };
+    const roll = (async () => {
+      try {
+        for (const name of ROLL) {
+          for (const replica of [0, 1]) {
+            exits[`${name}#${replica}`] = await stack.stop(name, "SIGTERM", replica);
+            await stack.start(name, replica);
+            // Staff keep working through the restart: one report per replica restarted.
+            const sku = SKUS[replica + 2 * ROLL.indexOf(name)] ?? SKUS[0]!;
+            staff.answers.push(
+              (await retrying503(staff, () => stack.api.damage(`${sku}-stock`, 5, "rolling"))).status,
+              (
+                await retrying503(staff, () =>
+                  stack.api.registerBatch({
+                    reference: `${sku}-${name}-${replica}`,
+                    sku,
+                    qty: 10,
+                    eta: null,
+                  }),
+                )
+              ).status,
+            );
+          }
+        }
+        staff.answers.push(
+          (await retrying503(staff, () => stack.api.delay("RR-BED-ship", "2031-07-01"))).status,
+        );
+      } finally {
+        rolling = false;
+      }
+    })();
+    const load = await runStorefront(stack, {
+      orders: ORDERS,
+      keepGoing: () => rolling,
+      clients: 8,
+      orderOf: (i) => ({
+        customerId: `rr-customer-${i % 30}`,
+        lines: [
+          { sku: SKUS[i % SKUS.length]!, qty: 1 + (i % 2) },
+          ...(i % 3 === 0 ? [{ sku: SKUS[(i + 1) % SKUS.length]!, qty: 1 }] : []),
+        ],
+      }),
+      cancels: (i) => i % 7 === 2,
+    });
+    await roll;
+
+    expect(exits).toEqual(
+      Object.fromEntries(ROLL.flatMap((name) => [0, 1].map((replica) => [`${name}#${replica}`, 0]))),
+    );
+    expect(load.failures).toEqual([]);
+    expect(staff.answers).toEqual([...ROLL.flatMap(() => [200, 201, 200, 201]), 200]);
+    expect(load.accepted.length).toBeGreaterThanOrEqual(ORDERS);
+
+    const settled = await assertInvariants(stack, { acceptedOrderIds: load.accepted, timeoutMs: 90_000 });
+    for (const orderId of load.cancelled) expect(settled.orderStatus.get(orderId)).toBe("cancelled");
+    expect([...settled.orderStatus.values()].filter((s) => s === "pending")).toEqual([]);
+  });
+});
