@@ -25,6 +25,8 @@ export interface StorefrontOptions {
   keepGoing?: () => boolean;
   clients: number;
   orderOf: (i: number) => PlaceOrderInput;
+  /** Pause of each client between two orders (default none). */
+  paceMs?: number;
   /** Whether order i is cancelled as soon as it is accepted. */
   cancels?: (i: number) => boolean;
   /** Called after each accepted order with how many have been accepted so far. */
@@ -57,7 +59,11 @@ export async function runStorefront(stack: Stack, options: StorefrontOptions): P
   let next = 0;
   const more = () => next < options.orders || (options.keepGoing?.() ?? false);
   const client = async () => {
-    while (more()) await order(next++);
+    while (more()) {
+      await order(next++);
+      // Pacing the client, not waiting for a condition.
+      if (options.paceMs) await pause(options.paceMs);
+    }
   };
   const order = async (i: number) => {
     try {

@@ -20,7 +20,7 @@ const ORDERS = 400;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ label: "f_replicas", replicas: 2 });
+  stack = await startStack({ label: "f_replicas", replicas: 2, readyTimeoutMs: 120_000 });
 });
 
 afterAll(async () => {
@@ -31,8 +31,8 @@ describe("replicas", () => {
   it("two replicas of every service, cancels, damage and a SIGKILLed allocation replica: the services agree at rest", async () => {
     for (const sku of SKUS) {
       for (const batch of [
-        { reference: `${sku}-stock`, sku, qty: 80, eta: null },
-        { reference: `${sku}-ship`, sku, qty: 60, eta: "2031-05-01" },
+        { reference: `${sku}-stock`, sku, qty: 60, eta: null },
+        { reference: `${sku}-ship`, sku, qty: 40, eta: "2031-05-01" },
       ]) {
         expect((await stack.api.registerBatch(batch)).status).toBe(201);
       }
@@ -46,9 +46,10 @@ describe("replicas", () => {
       clients: 16,
       orderOf: (i) => ({
         customerId: `rp-customer-${i % 40}`,
+        // ~165 units asked of each SKU (a fifth of it cancelled) against 100 in stock.
         lines: [
-          { sku: SKUS[i % SKUS.length]!, qty: 1 + (i % 3) },
-          ...(i % 2 === 0 ? [{ sku: SKUS[(i + 1) % SKUS.length]!, qty: 1 + (i % 2) }] : []),
+          { sku: SKUS[i % SKUS.length]!, qty: 1 + (Math.floor(i / SKUS.length) % 3) },
+          ...(i % 3 === 0 ? [{ sku: SKUS[(i / 3 + 1) % SKUS.length]!, qty: 1 + ((i / 3) % 2) }] : []),
         ],
       }),
       cancels: (i) => i % 5 === 3,
@@ -61,7 +62,7 @@ describe("replicas", () => {
         }
         if (accepted === 250) {
           damage = Promise.all(
-            SKUS.slice(0, 3).map(async (sku) => (await stack.api.damage(`${sku}-stock`, 30, "water")).status),
+            SKUS.slice(0, 3).map(async (sku) => (await stack.api.damage(`${sku}-stock`, 20, "water")).status),
           );
         }
       },
@@ -102,5 +103,5 @@ describe("replicas", () => {
     } finally {
       await dbs.close();
     }
-  });
+  }, 240_000);
 });

@@ -18,7 +18,7 @@ const ROLL: ServiceName[] = ["warehouse", "allocation", "ordering"];
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ label: "f_rolling", replicas: 2 });
+  stack = await startStack({ label: "f_rolling", replicas: 2, readyTimeoutMs: 120_000 });
 });
 
 afterAll(async () => {
@@ -74,6 +74,8 @@ describe("rolling restart", () => {
       orders: ORDERS,
       keepGoing: () => rolling,
       clients: 8,
+      // A steady trickle while the restarts take their time, not a flood to settle afterwards.
+      paceMs: 100,
       orderOf: (i) => ({
         customerId: `rr-customer-${i % 30}`,
         lines: [
@@ -95,5 +97,5 @@ describe("rolling restart", () => {
     const settled = await assertInvariants(stack, { acceptedOrderIds: load.accepted, timeoutMs: 90_000 });
     for (const orderId of load.cancelled) expect(settled.orderStatus.get(orderId)).toBe("cancelled");
     expect([...settled.orderStatus.values()].filter((s) => s === "pending")).toEqual([]);
-  });
+  }, 240_000);
 });
