@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { PlaceOrderInput } from "./api.js";
+import type { BatchInput, PlaceOrderInput } from "./api.js";
+import { productHasBatches } from "./eventually.js";
 import type { HttpResult } from "./http.js";
 import type { Stack } from "./stack.js";
 
@@ -88,4 +89,26 @@ export async function runStorefront(stack: Stack, options: StorefrontOptions): P
   };
   await Promise.all(Array.from({ length: options.clients }, client));
   return load;
+}
+
+/**
+ * Staff register a stock-on-hand batch and a shipment (`eta`) for each SKU; resolves once
+ * allocation knows them all. Throws on any answer but 201.
+ */
+export async function stockUp(
+  stack: Stack,
+  skus: readonly string[],
+  { stock, shipment, eta }: { stock: number; shipment: number; eta: string },
+): Promise<void> {
+  for (const sku of skus) {
+    const batches: BatchInput[] = [
+      { reference: `${sku}-stock`, sku, qty: stock, eta: null },
+      { reference: `${sku}-ship`, sku, qty: shipment, eta },
+    ];
+    for (const batch of batches) {
+      const res = await stack.api.registerBatch(batch);
+      if (res.status !== 201) throw new Error(`registering ${batch.reference}: ${res.status}`);
+    }
+  }
+  for (const sku of skus) await productHasBatches(stack, sku, [`${sku}-stock`, `${sku}-ship`]);
 }

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openServiceDatabases } from "../../support/databases.js";
-import { productHasBatches } from "../../support/eventually.js";
 import { assertInvariants } from "../../support/invariants.js";
 import { type Stack, startStack } from "../../support/stack.js";
-import { runStorefront } from "../../support/storefront.js";
+import { runStorefront, stockUp } from "../../support/storefront.js";
 
 // "Beyond one machine": two replicas of every service share their database and durables.
 // 16 storefront clients place 400 orders (through the replicas in turn) and cancel every
@@ -29,15 +28,7 @@ afterAll(async () => {
 
 describe("replicas", () => {
   it("two replicas of every service, cancels, damage and a SIGKILLed allocation replica: the services agree at rest", async () => {
-    for (const sku of SKUS) {
-      for (const batch of [
-        { reference: `${sku}-stock`, sku, qty: 60, eta: null },
-        { reference: `${sku}-ship`, sku, qty: 40, eta: "2031-05-01" },
-      ]) {
-        expect((await stack.api.registerBatch(batch)).status).toBe(201);
-      }
-    }
-    for (const sku of SKUS) await productHasBatches(stack, sku, [`${sku}-stock`, `${sku}-ship`]);
+    await stockUp(stack, SKUS, { stock: 60, shipment: 40, eta: "2031-05-01" });
 
     let crash: Promise<void> | undefined;
     let damage: Promise<number[]> | undefined;

@@ -5,22 +5,14 @@ import {
   orderPlacedV1,
   shipmentDelayedV1,
 } from "@stockflow/contracts";
-import {
-  createTestDatabase,
-  type PrivateNatsServer,
-  startNatsServer,
-  type TestDatabase,
-  waitFor,
-} from "@stockflow/testkit";
+import { waitFor } from "@stockflow/testkit";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
-import { type AllocationService, bootstrap, loadConfig } from "../src/index.js";
-import { neighbours } from "./jetstream.js";
-import { quietLogger } from "./support.js";
+import { allocationOverJetStream } from "./jetstream.js";
 
 // Every pair of messages allocation's consumers receive about one order or one batch, in
 // both orders, on a real PostgreSQL and JetStream: the end state is the one the contract
@@ -28,38 +20,26 @@ import { quietLogger } from "./support.js";
 // is, where the interleaving must be exact, this test holding a transaction of its own on
 // the service's database through the same handlers and unit of work the service runs.
 
-let nats: PrivateNatsServer;
-let testDb: TestDatabase;
-let service: AllocationService;
-let others: Awaited<ReturnType<typeof neighbours>>;
+let stack: Awaited<ReturnType<typeof allocationOverJetStream>>;
+let service: typeof stack.service;
+let others: typeof stack.others;
+let testDb: typeof stack.testDb;
 let sql: postgres.Sql;
 const unitOfWork = unitOfWorkFactory({ clock: { now: () => new Date("2030-01-01T00:00:00Z") } });
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  testDb = await createTestDatabase("allocation_arrival");
-  const config = loadConfig({
-    DATABASE_URL: testDb.url,
-    NATS_URL: nats.url,
-    PORT: "0",
-    LOG_LEVEL: "silent",
+  // News of a batch not registered yet is retried quickly, and not dead-lettered meanwhile.
+  stack = await allocationOverJetStream("allocation_arrival", {
     CONSUMER_RETRY_DELAYS_MS: "50,100,200",
     CONSUMER_MAX_ATTEMPTS: "20",
   });
-  service = await bootstrap(config, { logger: quietLogger() });
-  await service.start();
-  others = await neighbours(nats.url);
-  await others.start();
+  ({ service, others, testDb } = stack);
   sql = postgres(testDb.url, { max: 4, onnotice: () => {} });
 });
 
 afterAll(async () => {
   await sql?.end({ timeout: 2 });
-  await others?.dispose();
-  await service?.stop();
-  await service?.app.close();
-  await testDb?.drop();
-  await nats?.dispose();
+  await stack?.dispose();
 });
 
 const placed = (orderId: string, sku: string, qty: number) => ({

@@ -6,7 +6,8 @@ import {
   outOfStockV1,
 } from "@stockflow/contracts";
 import { connectNats, createConsumer, createOutbox, createOutboxRelay, handle } from "@stockflow/messaging";
-import { waitFor } from "@stockflow/testkit";
+import { createTestDatabase, startNatsServer, waitFor } from "@stockflow/testkit";
+import { bootstrap, loadConfig } from "../src/index.js";
 import { migratedTestDatabase, quietLogger } from "./support.js";
 
 export interface Observed {
@@ -83,6 +84,39 @@ export async function neighbours(natsUrl: string) {
       await relay.stop();
       await nc.close();
       await database.dispose();
+    },
+  };
+}
+
+/**
+ * The allocation service as it runs (bootstrap, consumers and relay started) on a fresh
+ * database and a private nats-server, with its neighbours (above) publishing and observing.
+ */
+export async function allocationOverJetStream(label: string, env: Record<string, string> = {}) {
+  const nats = await startNatsServer();
+  const testDb = await createTestDatabase(label);
+  const config = loadConfig({
+    DATABASE_URL: testDb.url,
+    NATS_URL: nats.url,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const service = await bootstrap(config, { logger: quietLogger() });
+  await service.start();
+  const others = await neighbours(nats.url);
+  await others.start();
+  return {
+    nats,
+    testDb,
+    service,
+    others,
+    async dispose() {
+      await others.dispose();
+      await service.stop();
+      await service.app.close();
+      await testDb.drop();
+      await nats.dispose();
     },
   };
 }
