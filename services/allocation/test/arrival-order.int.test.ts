@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import {
   batchQuantityChangedV1,
   batchRegisteredV1,
@@ -5,6 +6,7 @@ import {
   orderPlacedV1,
   shipmentDelayedV1,
 } from "@stockflow/contracts";
+import { connectNats } from "@stockflow/messaging";
 import { waitFor } from "@stockflow/testkit";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -13,6 +15,7 @@ import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
 import { allocationOverJetStream } from "./jetstream.js";
+import { quietLogger } from "./support.js";
 
 // Every pair of messages allocation's consumers receive about one order or one batch, in
 // both orders, on a real PostgreSQL and JetStream: the end state is the one the contract
@@ -25,20 +28,20 @@ let service: typeof stack.service;
 let others: typeof stack.others;
 let testDb: typeof stack.testDb;
 let sql: postgres.Sql;
+let nc: Awaited<ReturnType<typeof connectNats>>;
 const unitOfWork = unitOfWorkFactory({ clock: { now: () => new Date("2030-01-01T00:00:00Z") } });
 
 beforeAll(async () => {
-  // News of a batch not registered yet is retried quickly, and not dead-lettered meanwhile.
-  stack = await allocationOverJetStream("allocation_arrival", {
-    CONSUMER_RETRY_DELAYS_MS: "50,100,200",
-    CONSUMER_MAX_ATTEMPTS: "20",
-  });
+  // News of a batch not registered yet is redelivered quickly (and never dead-lettered).
+  stack = await allocationOverJetStream("allocation_arrival", { CONSUMER_RETRY_DELAYS_MS: "50,100,200" });
   ({ service, others, testDb } = stack);
   sql = postgres(testDb.url, { max: 4, onnotice: () => {} });
+  nc = await connectNats({ servers: stack.nats.url, name: "arrival-order", logger: quietLogger() });
 });
 
 afterAll(async () => {
   await sql?.end({ timeout: 2 });
+  await nc?.close();
   await stack?.dispose();
 });
 
@@ -192,13 +195,22 @@ describe("a batch's registration and its news", () => {
       await register();
       await news();
     } else {
-      // News of a batch not registered yet fails and is redelivered until the registration is in.
+      // News of a batch not registered yet fails and comes back until the registration is
+      // in: more deliveries than CONSUMER_MAX_ATTEMPTS (5), and still not dead-lettered.
+      const jsm = await jetstreamManager(nc);
+      const deliveries = async () =>
+        (await jsm.consumers.info("WAREHOUSE", "allocation-warehouse")).delivered.consumer_seq;
+      const before = await deliveries();
       await news();
-      await waitFor(async () => (await service.consumers[1]!.pending()) > 0);
+      await waitFor(async () => (await deliveries()) >= before + 12, {
+        message: "each news delivered six times",
+      });
       await register();
     }
     await caughtUp();
     expect(await batch(reference)).toMatchObject({ qty: 4, eta: "2030-03-01" });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info("DLQ")).state.messages).toBe(0);
   });
 
   it.each([
