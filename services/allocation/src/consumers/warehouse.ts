@@ -1,5 +1,5 @@
 import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
-import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
+import { type Consumer, handle } from "@stockflow/messaging";
 import { changeBatchQuantity, delayShipment, registerBatch } from "../app/handlers.js";
 import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
@@ -9,8 +9,8 @@ import { type ConsumerDeps, sharedOptions } from "./deps.js";
  * of a batch not registered yet is retried, older news than applied is stale (batch_news).
  */
 export function warehouseConsumer(deps: ConsumerDeps): Consumer {
-  const { unitOfWork } = deps;
-  return createConsumer({
+  const { unitOfWork, messaging } = deps;
+  return messaging.consumer({
     ...sharedOptions(deps),
     durable: "allocation-warehouse",
     stream: "WAREHOUSE",

@@ -1,6 +1,5 @@
-import type { DbOrTx } from "@stockflow/messaging";
+import { type DbOrTx, sendPrepared } from "@stockflow/messaging";
 import type { BatchNews } from "../../app/ports.js";
-import { send } from "./statement.js";
 
 // A row comes back when the news was recorded (first of its kind, or newer than the one
 // recorded); none when an equal or newer one was applied already. The row lock also
@@ -15,7 +14,7 @@ const RECORD = `insert into batch_news as n (reference, kind, stream_sequence)
 export function batchNews(tx: DbOrTx): BatchNews {
   return {
     async isNewest(reference, kind, position) {
-      const rows = await send(tx, { text: RECORD, params: [reference, kind, position] });
+      const rows = await sendPrepared(tx, { text: RECORD, params: [reference, kind, position] });
       return rows.length > 0;
     },
   };

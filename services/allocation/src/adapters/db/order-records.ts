@@ -1,6 +1,5 @@
-import type { DbOrTx } from "@stockflow/messaging";
+import { type DbOrTx, sendPrepared } from "@stockflow/messaging";
 import type { OrderRecords } from "../../app/ports.js";
-import { send } from "./statement.js";
 
 // `do update` even when nothing changes: the row is locked until the transaction ends, so
 // a placement and a cancellation of one order, in two replicas, run one after the other.
@@ -22,11 +21,14 @@ export function orderRecords(tx: DbOrTx): OrderRecords {
     async place(orderIds) {
       const ids = [...new Set(orderIds)];
       if (ids.length === 0) return new Set();
-      const rows = await send<{ order_id: string; cancelled: boolean }>(tx, { ...PLACE, params: [ids] });
+      const rows = await sendPrepared<{ order_id: string; cancelled: boolean }>(tx, {
+        ...PLACE,
+        params: [ids],
+      });
       return new Set(rows.filter((r) => r.cancelled).map((r) => r.order_id));
     },
     async cancel(orderId) {
-      await send(tx, { ...CANCEL, params: [orderId] });
+      await sendPrepared(tx, { ...CANCEL, params: [orderId] });
     },
   };
 }
