@@ -1,4 +1,4 @@
-export type { NatsOptions } from "./connect.js";
+export type { EnsureStreamsOptions, NatsOptions } from "./connect.js";
 export { connectNats, ensureStreams } from "./connect.js";
 export type { BatchItem, Consumer, ConsumerOptions, Handler, MessageMeta, Redelivery } from "./consumer.js";
 export { createConsumer, handle, handleBatch } from "./consumer.js";

@@ -22,6 +22,8 @@ export interface BaseConfig {
   natsPassword?: string;
   /** Path of a NATS credentials file (NATS_CREDS). */
   natsCreds?: string;
+  /** NATS_STREAM_REPLICAS: replicas of the streams the service creates (1..5; 3 on a three-server cluster). */
+  natsStreamReplicas: number;
   logLevel: string;
   /** How the service's durable consumers redeliver (CONSUMER_* variables). */
   consumer: ConsumerSettings;
@@ -122,6 +124,8 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     );
   }
   const natsCreds = optionalString(env, "NATS_CREDS");
+  // JetStream allows at most 5 replicas.
+  const natsStreamReplicas = intFromEnv(env, "NATS_STREAM_REPLICAS", 1, { min: 1, max: 5 });
 
   const logLevel = optionalString(env, "LOG_LEVEL") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -154,6 +158,7 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     ...(natsUser !== undefined ? { natsUser } : {}),
     ...(natsPassword !== undefined ? { natsPassword } : {}),
     ...(natsCreds !== undefined ? { natsCreds } : {}),
+    natsStreamReplicas,
     logLevel,
     consumer,
   };

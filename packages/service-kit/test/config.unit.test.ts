@@ -9,6 +9,7 @@ describe("readBaseConfig", () => {
       host: "127.0.0.1",
       databaseUrl: "postgres://postgres@127.0.0.1:5432/allocation",
       natsServers: ["nats://127.0.0.1:4222"],
+      natsStreamReplicas: 1,
       logLevel: "info",
       consumer: { ackWaitMs: 30_000, retryDelaysMs: [500, 2000, 5000, 10_000], maxAttempts: 5 },
     });
@@ -25,6 +26,7 @@ describe("readBaseConfig", () => {
       NATS_USER: "ordering",
       NATS_PASSWORD: "secret",
       NATS_CREDS: "/run/ordering.creds",
+      NATS_STREAM_REPLICAS: "3",
       LOG_LEVEL: "debug",
       CONSUMER_ACK_WAIT_MS: "5000",
       CONSUMER_RETRY_DELAYS_MS: "100, 250,1000",
@@ -39,6 +41,7 @@ describe("readBaseConfig", () => {
       natsUser: "ordering",
       natsPassword: "secret",
       natsCreds: "/run/ordering.creds",
+      natsStreamReplicas: 3,
       logLevel: "debug",
       consumer: { ackWaitMs: 5000, retryDelaysMs: [100, 250, 1000], maxAttempts: 3 },
     });
@@ -60,6 +63,9 @@ describe("readBaseConfig", () => {
     ["NATS_URL", { NATS_URL: " , " }],
     ["NATS_PASSWORD", { NATS_USER: "ordering" }],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }],
+    ["NATS_STREAM_REPLICAS", { NATS_STREAM_REPLICAS: "0" }],
+    ["NATS_STREAM_REPLICAS", { NATS_STREAM_REPLICAS: "6" }],
+    ["NATS_STREAM_REPLICAS", { NATS_STREAM_REPLICAS: "three" }],
     ["CONSUMER_ACK_WAIT_MS", { CONSUMER_ACK_WAIT_MS: "10" }],
     ["CONSUMER_RETRY_DELAYS_MS", { CONSUMER_RETRY_DELAYS_MS: "100,soon" }],
     ["CONSUMER_RETRY_DELAYS_MS", { CONSUMER_RETRY_DELAYS_MS: "-5" }],

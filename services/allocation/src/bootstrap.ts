@@ -64,7 +64,10 @@ export async function bootstrap(
       ...(config.natsUser ? { user: config.natsUser, password: config.natsPassword } : {}),
       ...(config.natsCreds ? { credsFile: config.natsCreds } : {}),
     });
-    await ensureStreams(nc, ["ORDERING", "WAREHOUSE", "ALLOCATION", "DLQ"]);
+    await ensureStreams(nc, ["ORDERING", "WAREHOUSE", "ALLOCATION", "DLQ"], {
+      replicas: config.natsStreamReplicas,
+      logger,
+    });
     return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer);
   } catch (err) {
     await nc?.close();

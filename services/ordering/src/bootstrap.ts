@@ -54,7 +54,10 @@ export async function bootstrap(
     logger,
   });
   try {
-    await ensureStreams(nc, ["ORDERING", "ALLOCATION", "DLQ"]);
+    await ensureStreams(nc, ["ORDERING", "ALLOCATION", "DLQ"], {
+      replicas: config.natsStreamReplicas,
+      logger,
+    });
   } catch (err) {
     await nc.close();
     await database.close();

@@ -41,7 +41,10 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     name: SERVICE,
     logger,
   });
-  await ensureStreams(nc, ["WAREHOUSE", "ALLOCATION", "DLQ"]);
+  await ensureStreams(nc, ["WAREHOUSE", "ALLOCATION", "DLQ"], {
+    replicas: config.natsStreamReplicas,
+    logger,
+  });
 
   const outbox = createOutbox({ service: SERVICE });
   const relay = createOutboxRelay({ service: SERVICE, db: database.db, sql: database.sql, nc, logger });
