@@ -23,6 +23,8 @@ import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { sql } from "drizzle-orm";
 import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
 import { consumerMetrics } from "./metrics.js";
+import { outageLog } from "./outage-log.js";
+import { PULL_EXPIRES_MS, type PullWatch, watchPulling } from "./pull-watch.js";
 import { inbox } from "./schema.js";
 import type { Database, Logger, Tx } from "./types.js";
 import { isDatabaseUnavailable } from "./unavailable.js";
@@ -211,6 +213,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
   let running = false;
+  let pulls: PullWatch | undefined;
+  const databaseOutage = outageLog({ logger, dependency: "PostgreSQL", component: `consumer ${durable}` });
   /** Running batches and dead letters / skips in progress. */
   const tasks = new Set<Promise<void>>();
   let queue: Queued[] = [];
@@ -339,6 +343,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // Committed all the same: the redelivery finds its id in the inbox.
       logger.warn({ err, subject: e.m.subject, seq: e.m.seq }, "could not ack a handled message");
     }
+    databaseOutage.up();
     metrics.processed.inc({ consumer: durable, subject: e.m.subject, outcome: applied ? "ok" : "duplicate" });
     observe(e);
   }
@@ -365,10 +370,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         }
       }
       const delay = retryDelays[Math.min(attempt - 1, retryDelays.length - 1)] ?? 1000;
-      logger.warn(
-        { err: error, subject: m.subject, seq: m.seq, attempt, delay },
-        `handler failed: ${error.message}`,
-      );
+      if (isDatabaseUnavailable(err)) databaseOutage.down(err);
+      else
+        logger.warn(
+          { err: error, subject: m.subject, seq: m.seq, attempt, delay },
+          `handler failed: ${error.message}`,
+        );
       m.nak(delay);
     } finally {
       observe(e);
@@ -634,7 +641,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       draining = false;
       await ensureDurable();
       const c = await js.consumers.get(stream, durable);
-      messages = await c.consume({ max_messages: maxMessages });
+      messages = await c.consume({ max_messages: maxMessages, expires: PULL_EXPIRES_MS });
+      pulls = watchPulling(
+        messages,
+        outageLog({ logger, dependency: "NATS", component: `consumer ${durable}` }),
+      );
       running = true;
       metrics.register(durable, this);
       loop = (async () => {
@@ -658,7 +669,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       running = false;
       metrics.unregister(durable);
     },
-    isRunning: () => running,
+    isRunning: () => running && pulls?.isPulling() !== false,
     async pending() {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.consumers.info(stream, durable);

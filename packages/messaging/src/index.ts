@@ -5,6 +5,8 @@ export { createConsumer, handle, handleBatch } from "./consumer.js";
 export type { DeadLetterReason } from "./dead-letter.js";
 export { DLQ_HEADERS } from "./dead-letter.js";
 export { ContractViolation } from "./errors.js";
+export type { DependencyOutages, OutageLog, OutageLogOptions } from "./outage-log.js";
+export { briefError, dependencyOutages, outageLog } from "./outage-log.js";
 export type { Outbox, OutboxRow } from "./outbox.js";
 export { committedRows, createOutbox, OUTBOX_CHANNEL, outboxInsert, outboxRow } from "./outbox.js";
 export type { CommittedRow, OutboxRelay, OutboxRelayOptions } from "./relay.js";

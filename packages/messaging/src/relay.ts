@@ -5,6 +5,7 @@ import { injectIntoHeaders, restoreContext, startProducerSpan } from "@stockflow
 import { sql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { outboxMetrics } from "./metrics.js";
+import { dependencyOutages } from "./outage-log.js";
 import { OUTBOX_CHANNEL, type OutboxRow } from "./outbox.js";
 import { outbox } from "./schema.js";
 import type { Database, Logger } from "./types.js";
@@ -113,6 +114,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   } = options;
   const js = jetstream(nc, { timeout: publishTimeoutMs });
   const metrics = outboxMetrics();
+  const outages = dependencyOutages(logger, `outbox relay (${service})`);
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -223,10 +225,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (firstFailure !== -1) {
           handOffs = false;
           const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
-          logger.warn(
-            { err: reason, published: done.length },
-            `outbox relay: publish failed: ${reason.message}`,
-          );
+          outages.failed(reason);
           if (done.length === 0) throw reason;
         } else if (pending.length < batchSize && !lockBusy) handOffs = true;
         count = done.length;
@@ -303,8 +302,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (firstFailure !== -1) {
         // This row and the ones after it go back to the outbox's order: read, not handed off.
         handOffs = false;
-        const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
-        logger.warn({ err: reason }, `outbox relay: publish failed: ${reason.message}`);
+        outages.failed((results[firstFailure] as PromiseRejectedResult).reason);
         relay.wake();
       }
       if (!markTimer && published.length > 0) {
@@ -351,6 +349,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         lastRead = performance.now();
         const n = await publishBatch();
         failures = 0;
+        outages.succeeded();
         // Without LISTEN (it failed), nothing tells of new rows: read until empty, as polling does.
         if (n >= batchSize || notified || (n > 0 && !unlisten)) continue;
         // Bounded: a relay that never gets the lock falls back to polling.
@@ -363,9 +362,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
       } catch (err) {
         failures++;
-        if (failures === 1 || failures % 20 === 0) {
-          logger.warn({ err, failures }, "outbox relay: batch failed, retrying");
-        }
+        outages.failed(err);
         await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         continue;
       }
