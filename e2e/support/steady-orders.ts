@@ -24,7 +24,10 @@ export interface SteadyOrders {
 export function steadyOrders(
   stack: Stack,
   orderOf: (i: number) => PlaceOrderInput,
-  { clients = 4 }: { clients?: number } = {},
+  {
+    clients = 4,
+    headersOf = () => ({}),
+  }: { clients?: number; headersOf?: (i: number) => Record<string, string> } = {},
 ): SteadyOrders {
   const accepted: string[] = [];
   const refused: { status?: number; error?: string }[] = [];
@@ -53,7 +56,8 @@ export function steadyOrders(
     while (!stopping) {
       const placedAt = Date.now();
       try {
-        const res = await stack.api.placeOrder(orderOf(next++));
+        const i = next++;
+        const res = await stack.api.placeOrder(orderOf(i), headersOf(i));
         if (res.status !== 202) {
           refused.push({ status: res.status });
           continue;

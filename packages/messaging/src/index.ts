@@ -11,6 +11,8 @@ export type { Outbox, OutboxRow } from "./outbox.js";
 export { committedRows, createOutbox, OUTBOX_CHANNEL, outboxInsert, outboxRow } from "./outbox.js";
 export type { CommittedRow, OutboxRelay, OutboxRelayOptions } from "./relay.js";
 export { createOutboxRelay } from "./relay.js";
+export type { Retention, RetentionOptions, RetentionRule } from "./retention.js";
+export { createRetention, messagingRetentionRules } from "./retention.js";
 export { inbox, outbox } from "./schema.js";
 export type { Database, DbOrTx, Logger, Tx } from "./types.js";
 export { isDatabaseUnavailable } from "./unavailable.js";

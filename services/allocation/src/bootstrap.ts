@@ -3,9 +3,12 @@ import {
   type Consumer,
   connectNats,
   createOutboxRelay,
+  createRetention,
   ensureStreams,
+  messagingRetentionRules,
   type OutboxRelay,
   type Redelivery,
+  type Retention,
   type Tx,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
@@ -68,7 +71,13 @@ export async function bootstrap(
       replicas: config.natsStreamReplicas,
       logger,
     });
-    return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer);
+    const retention = createRetention({
+      service: "allocation",
+      sql: database.sql,
+      logger,
+      rules: messagingRetentionRules(config.retention),
+    });
+    return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer, retention);
   } catch (err) {
     await nc?.close();
     await database.close();
@@ -82,6 +91,7 @@ async function wire(
   logger: Logger,
   clock: Clock,
   redelivery: Redelivery,
+  retention: Retention,
 ): Promise<AllocationService> {
   // Every outbox row allocation writes commits with a consumer's transaction, which then
   // hands the rows to the relay in this process (published at once, without a read back)
@@ -104,8 +114,10 @@ async function wire(
     async start() {
       relay.start();
       for (const consumer of consumers) await consumer.start();
+      retention.start();
     },
     async stop() {
+      await retention.stop();
       await Promise.all(consumers.map((c) => c.stop()));
       await relay.stop();
       await nc.drain();

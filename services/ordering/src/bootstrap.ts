@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@stockflow/messaging";
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
-import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
+import { orderingRetention } from "./adapters/db/retention.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
 import type { HandlerDeps } from "./app/ports.js";
 import type { OrderingConfig } from "./config.js";
@@ -13,12 +13,10 @@ import { buildOrderingApp } from "./http/app.js";
 // ../drizzle from src/ (tests) and from dist/ (the built service) alike.
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
-const HOUR = 60 * 60 * 1000;
-
 export interface OrderingService {
   app: HttpApp;
   logger: Logger;
-  /** Starts the outbox relay, the allocation consumer and the hourly idempotency-key purge. */
+  /** Starts the outbox relay, the allocation consumer and the deletion of expired rows. */
   start(): Promise<void>;
   /** Stops consuming, flushes the outbox (best effort), closes NATS and the database. Call after app.close(). */
   stop(): Promise<void>;
@@ -93,12 +91,12 @@ export async function bootstrap(
     rateLimitPerMinute: config.rateLimitPerMinute,
   });
 
-  let purgeTimer: NodeJS.Timeout | undefined;
-  const purge = () =>
-    purgeIdempotencyKeys(database.db).then(
-      (purged) => purged > 0 && logger.info({ purged }, "purged idempotency keys older than 24 hours"),
-      (err: unknown) => logger.warn({ err }, "purging idempotency keys failed"),
-    );
+  const retention = orderingRetention({
+    sql: database.sql,
+    logger,
+    retention: config.retention,
+    idempotencyRetentionMs: config.idempotencyRetentionMs,
+  });
 
   return {
     app,
@@ -106,12 +104,10 @@ export async function bootstrap(
     async start() {
       relay.start();
       await consumer.start();
-      void purge();
-      purgeTimer = setInterval(purge, HOUR);
-      purgeTimer.unref();
+      retention.start();
     },
     async stop() {
-      clearInterval(purgeTimer);
+      await retention.stop();
       await consumer.stop();
       await relay.stop();
       await nc.drain();

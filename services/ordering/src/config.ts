@@ -1,8 +1,10 @@
-import { type BaseConfig, intFromEnv, readBaseConfig } from "@stockflow/service-kit";
+import { type BaseConfig, durationFromEnv, intFromEnv, readBaseConfig } from "@stockflow/service-kit";
 
 export interface OrderingConfig extends BaseConfig {
   /** Storefront requests per client address and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** IDEMPOTENCY_RETENTION: how long an Idempotency-Key answers its first order (default 24h). */
+  idempotencyRetentionMs: number;
 }
 
 /** The only reader of the environment; throws ConfigError on a bad value, so start-up fails early. */
@@ -10,5 +12,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...readBaseConfig("ordering", env),
     rateLimitPerMinute: intFromEnv(env, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
+    idempotencyRetentionMs: durationFromEnv(env, "IDEMPOTENCY_RETENTION", 24 * 60 * 60 * 1000),
   };
 }

@@ -1,5 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@stockflow/messaging";
+import {
+  connectNats,
+  createOutbox,
+  createOutboxRelay,
+  createRetention,
+  ensureStreams,
+  messagingRetentionRules,
+} from "@stockflow/messaging";
 import { buildHttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import type { Logger } from "@stockflow/telemetry";
 import { createQueries, createUnitOfWork } from "./adapters/db/unit-of-work.js";
@@ -49,6 +56,12 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
   const outbox = createOutbox({ service: SERVICE });
   const relay = createOutboxRelay({ service: SERVICE, db: database.db, sql: database.sql, nc, logger });
   const consumer = allocationConsumer({ nc, db: database.db, outbox, logger, redelivery: config.consumer });
+  const retention = createRetention({
+    service: SERVICE,
+    sql: database.sql,
+    logger,
+    rules: messagingRetentionRules(config.retention),
+  });
 
   const app = await buildHttpApp({
     service: SERVICE,
@@ -66,8 +79,10 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     async start() {
       relay.start();
       await consumer.start();
+      retention.start();
     },
     async stop() {
+      await retention.stop();
       await consumer.stop();
       await relay.stop();
       await nc.drain().catch(() => nc.close());
