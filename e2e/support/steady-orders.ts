@@ -60,6 +60,7 @@ export function steadyOrders(
         const res = await stack.api.placeOrder(orderOf(i), headersOf(i));
         if (res.status !== 202) {
           refused.push({ status: res.status });
+          await pause();
           continue;
         }
         accepted.push(res.body.orderId);
@@ -69,10 +70,13 @@ export function steadyOrders(
         answers.push({ placedAt, answeredAt: at });
       } catch (err) {
         refused.push({ error: String((err as Error).cause ?? err) });
+        await pause();
       }
     }
   }
 
+  // A refused client waits a little, as a storefront would, instead of spinning.
+  const pause = () => new Promise((r) => setTimeout(r, 100));
   const running = Array.from({ length: clients }, client);
   return {
     accepted,

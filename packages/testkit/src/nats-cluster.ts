@@ -22,6 +22,8 @@ export interface PrivateNatsCluster {
   readonly url: string;
   /** The server leading `stream` now (asked of any live server). */
   streamLeader(stream: string): Promise<ClusterServer>;
+  /** Resolves once every replica of each stream is online and caught up with its leader. */
+  waitForReplicasCurrent(streams: readonly string[], timeoutMs?: number): Promise<void>;
   /** Resolves once JetStream answers (a meta leader is elected) on the live servers. */
   waitForJetStream(timeoutMs?: number): Promise<void>;
   /** Stops every server and deletes their stores. */
@@ -86,6 +88,19 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       const server = servers.find((s) => s.name === leader);
       if (!server) throw new Error(`stream ${stream} has no leader among this cluster's servers (${leader})`);
       return server;
+    },
+    async waitForReplicasCurrent(names, timeoutMs = 60_000) {
+      await waitFor(
+        () =>
+          withClient(async (jsm) => {
+            for (const name of names) {
+              const { cluster: c } = await jsm.streams.info(name);
+              if (!c?.leader || (c.replicas ?? []).some((r) => !r.current || r.offline)) return false;
+            }
+            return true;
+          }),
+        { timeoutMs, intervalMs: 250, message: `the replicas of ${names.join(", ")} caught up` },
+      );
     },
     async waitForJetStream(timeoutMs = 30_000) {
       await waitFor(() => withClient((jsm) => jsm.getAccountInfo()), {
