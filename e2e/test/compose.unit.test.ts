@@ -318,3 +318,14 @@ describe("docker-compose.ha.yml (on top of docker-compose.yml)", () => {
     expect(read("README.md")).toContain("docker compose -f docker-compose.yml -f docker-compose.ha.yml up");
   });
 });
+
+describe("the services' Dockerfiles", () => {
+  it("are one template, differing only in the service's name and port", () => {
+    const template = (name: Name) =>
+      read(`services/${name}/Dockerfile`)
+        .replaceAll(name, "<name>")
+        .replaceAll(String(SERVICES[name]), "<port>");
+    const [first, ...others] = names;
+    for (const name of others) expect(template(name)).toBe(template(first!));
+  });
+});

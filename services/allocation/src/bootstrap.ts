@@ -2,14 +2,9 @@ import { fileURLToPath } from "node:url";
 import {
   type Consumer,
   connectNats,
-  createOutboxRelay,
-  createRetention,
+  createMessaging,
   ensureStreams,
-  messagingRetentionRules,
-  type OutboxRelay,
-  type Redelivery,
-  type Retention,
-  type Tx,
+  type Messaging,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
@@ -29,7 +24,8 @@ const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 export interface AllocationService {
   app: HttpApp;
   consumers: readonly Consumer[];
-  relay: OutboxRelay;
+  /** Its outbox's backlog and flush (tests). */
+  messaging: Pick<Messaging, "backlog" | "flush">;
   /** Starts the outbox relay and the consumers (HTTP is started by whoever listens). */
   start(): Promise<void>;
   /** Stops taking messages, finishes the ones in hand, flushes the outbox, closes connections. */
@@ -71,13 +67,7 @@ export async function bootstrap(
       replicas: config.natsStreamReplicas,
       logger,
     });
-    const retention = createRetention({
-      service: "allocation",
-      sql: database.sql,
-      logger,
-      rules: messagingRetentionRules(config.retention),
-    });
-    return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer, retention);
+    return await wire(nc, database, logger, options.clock ?? systemClock, config);
   } catch (err) {
     await nc?.close();
     await database.close();
@@ -90,16 +80,21 @@ async function wire(
   database: Database,
   logger: Logger,
   clock: Clock,
-  redelivery: Redelivery,
-  retention: Retention,
+  config: AllocationConfig,
 ): Promise<AllocationService> {
-  // Every outbox row allocation writes commits with a consumer's transaction, which then
-  // hands the rows to the relay in this process (published at once, without a read back)
-  // and leaves its products for the next transactions to start from.
-  const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-  const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const afterCommit = (tx: Tx) => relay.handOff(unitOfWork.committed(tx));
-  const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit };
+  // Every outbox row allocation writes commits with a consumer's transaction of the kit's
+  // unit of work, which leaves its products for the next transactions to start from. Its
+  // events go at commit: consumers keep the highest product version they see.
+  const messaging = createMessaging({
+    service: "allocation",
+    database,
+    nc,
+    logger,
+    publishOrder: "commit",
+    retention: config.retention,
+  });
+  const unitOfWork = unitOfWorkFactory({ clock, unitOfWork: messaging.unitOfWork });
+  const deps = { messaging, logger, unitOfWork, redelivery: config.consumer };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,
@@ -110,16 +105,12 @@ async function wire(
   return {
     app,
     consumers,
-    relay,
+    messaging,
     async start() {
-      relay.start();
-      for (const consumer of consumers) await consumer.start();
-      retention.start();
+      await messaging.start();
     },
     async stop() {
-      await retention.stop();
-      await Promise.all(consumers.map((c) => c.stop()));
-      await relay.stop();
+      await messaging.stop();
       await nc.drain();
       await database.close();
     },

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@stockflow/messaging";
+import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
-import { orderingRetention } from "./adapters/db/retention.js";
+import { idempotencyKeysRetention } from "./adapters/db/retention.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
 import type { HandlerDeps } from "./app/ports.js";
 import type { OrderingConfig } from "./config.js";
@@ -63,21 +63,22 @@ export async function bootstrap(
   }
 
   const handlers: HandlerDeps = { clock: { now: () => new Date() }, newId: () => randomUUID() };
-  const outbox = createOutbox({ service: "ordering" });
-  const relay = createOutboxRelay({
+  // New orders' events go at commit (the intake's statements); a cancellation's are read in
+  // outbox order, so the relay that reads it publishes a still-pending order_placed of the
+  // same order before it, whichever replica took the order.
+  const messaging = createMessaging({
     service: "ordering",
-    db: database.db,
-    sql: database.sql,
+    database,
     nc,
     logger,
-    ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
+    retention: { ...config.retention, rules: [idempotencyKeysRetention(config.idempotencyRetentionMs)] },
+    ...(options.relayPollIntervalMs !== undefined
+      ? { relay: { pollIntervalMs: options.relayPollIntervalMs } }
+      : {}),
   });
-  // New orders' outbox rows go to the relay as they commit (published without a read back);
-  // a cancellation's row wakes it by its NOTIFY (enqueue).
-  const uow = createUnitOfWork({ db: database.db, outbox, handOff: (rows) => relay.handOff(rows) });
+  const uow = createUnitOfWork({ db: database.db, unitOfWork: messaging.unitOfWork });
   const consumer = createAllocationConsumer({
-    nc,
-    db: database.db,
+    messaging,
     logger,
     uow,
     handlers,
@@ -91,25 +92,14 @@ export async function bootstrap(
     rateLimitPerMinute: config.rateLimitPerMinute,
   });
 
-  const retention = orderingRetention({
-    sql: database.sql,
-    logger,
-    retention: config.retention,
-    idempotencyRetentionMs: config.idempotencyRetentionMs,
-  });
-
   return {
     app,
     logger,
     async start() {
-      relay.start();
-      await consumer.start();
-      retention.start();
+      await messaging.start();
     },
     async stop() {
-      await retention.stop();
-      await consumer.stop();
-      await relay.stop();
+      await messaging.stop();
       await nc.drain();
       await database.close();
     },

@@ -1,12 +1,5 @@
 import { fileURLToPath } from "node:url";
-import {
-  connectNats,
-  createOutbox,
-  createOutboxRelay,
-  createRetention,
-  ensureStreams,
-  messagingRetentionRules,
-} from "@stockflow/messaging";
+import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { buildHttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import type { Logger } from "@stockflow/telemetry";
 import { createQueries, createUnitOfWork } from "./adapters/db/unit-of-work.js";
@@ -53,15 +46,8 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     logger,
   });
 
-  const outbox = createOutbox({ service: SERVICE });
-  const relay = createOutboxRelay({ service: SERVICE, db: database.db, sql: database.sql, nc, logger });
-  const consumer = allocationConsumer({ nc, db: database.db, outbox, logger, redelivery: config.consumer });
-  const retention = createRetention({
-    service: SERVICE,
-    sql: database.sql,
-    logger,
-    rules: messagingRetentionRules(config.retention),
-  });
+  const messaging = createMessaging({ service: SERVICE, database, nc, logger, retention: config.retention });
+  const consumer = allocationConsumer({ messaging, redelivery: config.consumer });
 
   const app = await buildHttpApp({
     service: SERVICE,
@@ -69,7 +55,7 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),
   });
   registerWarehouseRoutes(app, {
-    uow: createUnitOfWork(database.db, outbox),
+    uow: createUnitOfWork(messaging.unitOfWork),
     queries: createQueries(database.db),
     staffToken: config.staffToken,
   });
@@ -77,14 +63,10 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
   return {
     app,
     async start() {
-      relay.start();
-      await consumer.start();
-      retention.start();
+      await messaging.start();
     },
     async stop() {
-      await retention.stop();
-      await consumer.stop();
-      await relay.stop();
+      await messaging.stop();
       await nc.drain().catch(() => nc.close());
       await database.close();
     },
