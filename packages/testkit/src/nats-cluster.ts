@@ -24,7 +24,7 @@ export interface PrivateNatsCluster {
   streamLeader(stream: string): Promise<ClusterServer>;
   /** Resolves once every replica of each stream is online and caught up with its leader. */
   waitForReplicasCurrent(streams: readonly string[], timeoutMs?: number): Promise<void>;
-  /** Resolves once JetStream answers (a meta leader is elected) on the live servers. */
+  /** Resolves once JetStream can place a stream on every server (a meta leader, every peer known). */
   waitForJetStream(timeoutMs?: number): Promise<void>;
   /** Stops every server and deletes their stores. */
   dispose(): Promise<void>;
@@ -103,11 +103,20 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       );
     },
     async waitForJetStream(timeoutMs = 30_000) {
-      await waitFor(() => withClient((jsm) => jsm.getAccountInfo()), {
-        timeoutMs,
-        intervalMs: 200,
-        message: "the NATS cluster's JetStream",
-      });
+      // A meta leader is not enough: a stream placed on every server needs every peer known.
+      const probe = `SF_CLUSTER_PROBE_${process.pid}`;
+      await waitFor(
+        () =>
+          withClient(async (jsm) => {
+            await jsm.streams.add({ name: probe, subjects: [`sf.probe.${process.pid}`], num_replicas: size });
+            return jsm.streams.delete(probe);
+          }),
+        {
+          timeoutMs,
+          intervalMs: 200,
+          message: "the NATS cluster's JetStream",
+        },
+      );
     },
     async dispose() {
       await Promise.allSettled(servers.map((s) => s.dispose()));
