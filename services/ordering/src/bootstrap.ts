@@ -3,8 +3,10 @@ import { fileURLToPath } from "node:url";
 import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
+import { listenForOrderChanges, orderChangeAnnouncer } from "./adapters/db/order-change-feed.js";
 import { idempotencyKeysRetention } from "./adapters/db/retention.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
+import { createOrderWaiters } from "./app/order-waiters.js";
 import type { HandlerDeps } from "./app/ports.js";
 import type { OrderingConfig } from "./config.js";
 import { createAllocationConsumer } from "./consumers/allocation-consumer.js";
@@ -16,6 +18,8 @@ const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 export interface OrderingService {
   app: HttpApp;
   logger: Logger;
+  /** Requests waiting now for an order to change (`GET /orders/:id?wait=`). */
+  waitingRequests(): number;
   /** Starts the outbox relay, the allocation consumer and the deletion of expired rows. */
   start(): Promise<void>;
   /** Stops consuming, flushes the outbox (best effort), closes NATS and the database. Call after app.close(). */
@@ -76,7 +80,18 @@ export async function bootstrap(
       ? { relay: { pollIntervalMs: options.relayPollIntervalMs } }
       : {}),
   });
-  const uow = createUnitOfWork({ db: database.db, unitOfWork: messaging.unitOfWork });
+  // The requests waiting for orders: this replica wakes its own at once after a commit (no
+  // round trip through PostgreSQL), and the others through the NOTIFY.
+  const waiters = createOrderWaiters({ max: config.maxWaitingRequests });
+  const announcer = orderChangeAnnouncer(config.databaseUrl, logger);
+  const uow = createUnitOfWork({
+    db: database.db,
+    unitOfWork: messaging.unitOfWork,
+    announce: (orderIds) => {
+      waiters.changed(orderIds);
+      announcer.announce(orderIds);
+    },
+  });
   const consumer = createAllocationConsumer({
     messaging,
     logger,
@@ -84,8 +99,23 @@ export async function bootstrap(
     handlers,
     redelivery: config.consumer,
   });
+  // Listening before the app serves: a request that waits cannot miss another replica's commit.
+  let feed: Awaited<ReturnType<typeof listenForOrderChanges>>;
+  try {
+    feed = await listenForOrderChanges(
+      database.sql,
+      { changed: (orderIds) => waiters.changed(orderIds), resubscribed: () => waiters.changedAll() },
+      logger,
+    );
+  } catch (err) {
+    await announcer.close();
+    await nc.close();
+    await database.close();
+    throw err;
+  }
   const app = await buildOrderingApp({
     logger,
+    waiters,
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),
     uow,
     handlers,
@@ -95,11 +125,15 @@ export async function bootstrap(
   return {
     app,
     logger,
+    waitingRequests: () => waiters.size,
     async start() {
       await messaging.start();
     },
     async stop() {
       await messaging.stop();
+      waiters.releaseAll();
+      await feed.stop();
+      await announcer.close();
       await nc.drain();
       await database.close();
     },

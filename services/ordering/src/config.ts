@@ -5,6 +5,8 @@ export interface OrderingConfig extends BaseConfig {
   rateLimitPerMinute: number;
   /** IDEMPOTENCY_RETENTION: how long an Idempotency-Key answers its first order (default 24h). */
   idempotencyRetentionMs: number;
+  /** Requests that may wait at once for an order (`GET /orders/:id?wait=`); beyond it they answer at once. */
+  maxWaitingRequests: number;
 }
 
 /** The only reader of the environment; throws ConfigError on a bad value, so start-up fails early. */
@@ -13,5 +15,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...readBaseConfig("ordering", env),
     rateLimitPerMinute: intFromEnv(env, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
     idempotencyRetentionMs: durationFromEnv(env, "IDEMPOTENCY_RETENTION", 24 * 60 * 60 * 1000),
+    maxWaitingRequests: intFromEnv(env, "ORDER_WAIT_MAX_REQUESTS", 10_000, { min: 0 }),
   };
 }

@@ -10,6 +10,7 @@ describe("ordering's configuration", () => {
       natsServers: ["nats://127.0.0.1:4222"],
       rateLimitPerMinute: 6000,
       idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+      maxWaitingRequests: 10_000,
     });
   });
 
@@ -25,5 +26,10 @@ describe("ordering's configuration", () => {
   it("refuses a rate limit that is not a non-negative integer", () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "-1" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "lots" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+  });
+
+  it("refuses a cap on waiting requests that is not a non-negative integer", () => {
+    expect(loadConfig({ ORDER_WAIT_MAX_REQUESTS: "0" }).maxWaitingRequests).toBe(0);
+    expect(() => loadConfig({ ORDER_WAIT_MAX_REQUESTS: "-5" })).toThrow(/ORDER_WAIT_MAX_REQUESTS/);
   });
 });
