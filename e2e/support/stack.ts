@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   createTestDatabase,
   type OtlpReceiver,
+  type PrivateNatsCluster,
   type PrivateNatsServer,
   type ServiceProcess,
   type ServiceReplicas,
@@ -34,6 +35,12 @@ export interface StackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Extra nats-server arguments, e.g. ["-c", configFile]. */
   natsArgs?: string[];
+  /**
+   * A NATS cluster (testkit's startNatsCluster) instead of a private nats-server: every
+   * service and the test's connection get all its URLs; `nats` is its first server. The
+   * test owns it (disposes it).
+   */
+  natsCluster?: PrivateNatsCluster;
   /** How long a service may take to answer 200 on /readyz (default 60 s: 2 shared cores). */
   readyTimeoutMs?: number;
   /**
@@ -111,8 +118,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   try {
-    const nats = await startNatsServer({ args: options.natsArgs });
-    cleanups.push(() => nats.dispose());
+    const nats = options.natsCluster?.servers[0] ?? (await startNatsServer({ args: options.natsArgs }));
+    if (!options.natsCluster) cleanups.push(() => nats.dispose());
+    const natsUrl = options.natsCluster?.url ?? nats.url;
 
     const otlp = options.tracing ? await startOtlpReceiver() : undefined;
     if (otlp) cleanups.push(() => otlp.close());
@@ -125,7 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const natsConnection = await connect({
-      servers: nats.url,
+      servers: natsUrl.split(","),
       name: `e2e-${label}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 100,
@@ -135,7 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const envOf = (name: ServiceName): Record<string, string> => ({
       HOST: "127.0.0.1",
       DATABASE_URL: databases[name].url,
-      NATS_URL: nats.url,
+      NATS_URL: natsUrl,
       WAREHOUSE_STAFF_TOKEN: staffToken,
       LOG_LEVEL: "warn",
       RATE_LIMIT_PER_MINUTE: "0",

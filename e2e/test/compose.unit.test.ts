@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 
 // No Docker engine on the machines that run this suite: the compose file and Dockerfiles are
 // checked as text, for what `docker compose up` relies on.
@@ -210,6 +210,112 @@ describe(".dockerignore", () => {
   it("keeps host builds, dependencies and git history out of the build context", () => {
     const ignored = read(".dockerignore").split(/\r?\n/);
     expect(ignored).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".git"]));
+  });
+});
+
+describe("docker-compose.ha.yml (on top of docker-compose.yml)", () => {
+  // `!override` replaces the base file's list instead of appending to it (Compose 2.24.4+).
+  const haDocument = parseDocument(read("docker-compose.ha.yml"), {
+    merge: true,
+    customTags: [{ tag: "!override", collection: "seq", resolve: (seq) => seq }],
+  });
+  const ha = haDocument.toJS() as {
+    services: Record<string, ComposeService & { extends?: { file: string; service: string } }>;
+  };
+  const portsOverridden = (name: string) =>
+    (haDocument.getIn(["services", name, "ports"], true) as { tag?: string } | undefined)?.tag ===
+    "!override";
+
+  /** A service as Compose runs it: the base file's (or the one it extends), then the HA file's over it. */
+  function merged(name: string): ComposeService {
+    const top = ha.services[name] ?? {};
+    const baseName = top.extends?.service ?? name;
+    if (top.extends) expect(top.extends.file).toBe("docker-compose.yml");
+    const base = compose.services[baseName] ?? {};
+    const topPorts = top.ports;
+    return {
+      ...base,
+      ...top,
+      environment: { ...env(base), ...env(top) },
+      depends_on: { ...base.depends_on, ...top.depends_on },
+      ports: portsOverridden(name) ? (topPorts ?? []) : [...(base.ports ?? []), ...(topPorts ?? [])],
+      volumes: top.volumes ?? base.volumes ?? [],
+    };
+  }
+
+  const servers = ["nats", "nats-2", "nats-3"];
+  const flag = (s: ComposeService, name: string) => {
+    const command = s.command ?? [];
+    return command.includes(name) ? command[command.indexOf(name) + 1] : undefined;
+  };
+
+  it("runs three NATS servers in one cluster, each named, with its own store and the repository's nats.conf", () => {
+    const names = servers.map((s) => flag(merged(s), "--server_name"));
+    expect(new Set(names).size).toBe(3);
+    const stores = new Set<string>();
+    for (const name of servers) {
+      const s = merged(name);
+      expect(s.image).toMatch(/^nats:2\.9/);
+      expect(s.command).toContain("-js");
+      expect(mountOf(s, flag(s, "-c") ?? "")).toBe("deploy/nats/nats.conf");
+      const store = (s.volumes ?? []).find((v) => v.endsWith(`:${flag(s, "-sd")}`));
+      expect(store, `${name} keeps its store in a volume`).toBeTruthy();
+      stores.add(store?.split(":")[0] ?? "");
+      expect(flag(s, "--cluster_name")).toBe("stockflow");
+      const clusterPort = new URL(flag(s, "--cluster") ?? "").port;
+      // Routes to all three servers, on the port each listens on for the cluster.
+      const routes = (flag(s, "--routes") ?? "").split(",").map((r) => new URL(r));
+      expect(routes.map((r) => r.hostname).sort()).toEqual([...servers].sort());
+      for (const r of routes) expect(r.port).toBe(clusterPort);
+      expect(s.healthcheck?.test.join(" ")).toContain("js-enabled-only");
+    }
+    expect(stores.size).toBe(3);
+  });
+
+  it("gives every NATS server the per-service users' passwords, the same as the single server's", () => {
+    const conf = read("deploy/nats/nats.conf");
+    const wanted = [...conf.matchAll(/password:\s*\$([A-Z0-9_]+)/g)].map((m) => m[1] ?? "");
+    for (const name of servers) {
+      const e = env(merged(name));
+      for (const password of wanted)
+        expect(e[password], `${name} ${password}`).toBe(env(service("nats"))[password]);
+    }
+  });
+
+  it.each(names)(
+    "runs two replicas of %s, each given all three NATS servers and three stream replicas",
+    (name) => {
+      for (const replica of [name, `${name}-2`]) {
+        const s = merged(replica);
+        expect(s.build).toEqual({ context: ".", dockerfile: `services/${name}/Dockerfile` });
+        const e = env(s);
+        expect(e.NATS_STREAM_REPLICAS).toBe("3");
+        const urls = (e.NATS_URL ?? "").split(",").map((u) => new URL(u));
+        expect(urls.map((u) => u.hostname).sort()).toEqual([...servers].sort());
+        for (const u of urls) expect(u.port).toBe("4222");
+        // Same identity as the first replica: its own database role, NATS user and trace name.
+        expect(e).toMatchObject({
+          NATS_USER: name,
+          OTEL_SERVICE_NAME: name,
+          PORT: String(SERVICES[name]),
+          DATABASE_URL: env(service(name)).DATABASE_URL,
+        });
+        for (const server of servers) expect(s.depends_on?.[server]?.condition).toBe("service_healthy");
+        expect(s.healthcheck?.test.join(" ")).toContain("/readyz");
+      }
+    },
+  );
+
+  it("publishes every replica and server on its own host port", () => {
+    const all = [...servers, ...names, ...names.map((n) => `${n}-2`), "jaeger"];
+    const hostPorts = all.flatMap((n) => (merged(n).ports ?? []).map((p) => p.split(":")[0]));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+    for (const name of names)
+      expect(merged(`${name}-2`).ports).toEqual([`${SERVICES[name] + 10}:${SERVICES[name]}`]);
+  });
+
+  it("is how the README says to start the highly available stack", () => {
+    expect(read("README.md")).toContain("docker compose -f docker-compose.yml -f docker-compose.ha.yml up");
   });
 });
 

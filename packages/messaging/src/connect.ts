@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { outageLog } from "./outage-log.js";
 import type { Logger } from "./types.js";
 
 export interface NatsOptions {
@@ -40,11 +41,15 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
       : {}),
   });
   logger.info({ server: nc.getServer() }, "connected to NATS");
+  // One line when the connection drops, reminders while every reconnect attempt fails, one
+  // line when it is back: not a line per attempt (every 500 ms).
+  const outage = outageLog({ logger, dependency: "NATS", component: `connection ${options.name}` });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "error") logger.error({ err: s.error }, `NATS error: ${s.error.message}`);
-      else if (s.type === "disconnect") logger.warn({ server: s.server }, "NATS disconnected");
-      else if (s.type === "reconnect") logger.info({ server: s.server }, "NATS reconnected");
+      else if (s.type === "disconnect") outage.down(new Error(`disconnected from ${s.server}`));
+      else if (s.type === "reconnecting") outage.down(new Error("reconnecting"));
+      else if (s.type === "reconnect") outage.up();
     }
   })();
   return nc;

@@ -13,6 +13,8 @@ export { readsDescription, subjectsRead, takeoverStart } from "./durable-version
 export { ContractViolation } from "./errors.js";
 export type { Messaging, MessagingOptions, ServiceConsumerOptions } from "./messaging.js";
 export { createMessaging } from "./messaging.js";
+export type { DependencyOutages, OutageLog, OutageLogOptions } from "./outage-log.js";
+export { briefError, dependencyOutages, outageLog } from "./outage-log.js";
 export type { Outbox } from "./outbox/outbox.js";
 export { createOutbox } from "./outbox/outbox.js";
 export type { CommittedRow, OutboxRow } from "./outbox/row.js";
@@ -21,7 +23,10 @@ export { OUTBOX_CHANNEL, outboxInsert, outboxInsertFrom } from "./outbox/stateme
 export type { EnqueueOptions } from "./published-versions.js";
 export type { OutboxRelay, OutboxRelayOptions } from "./relay/relay.js";
 export { createOutboxRelay } from "./relay/relay.js";
+export type { Retention, RetentionOptions, RetentionRule } from "./retention.js";
+export { createRetention, messagingRetentionRules } from "./retention.js";
 export { inbox, outbox } from "./schema.js";
+export type { EnsureStreamsOptions } from "./streams.js";
 export { ensureStreams, streamConfig } from "./streams.js";
 export type { Database, DbOrTx, Logger, Tx } from "./types.js";
 export { isDatabaseUnavailable } from "./unavailable.js";

@@ -3,6 +3,7 @@ import type { ServiceName } from "@stockflow/contracts";
 import type { Sql } from "postgres";
 import { type Consumer, type ConsumerOptions, createConsumer } from "./consumer/consumer.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./relay/relay.js";
+import { createRetention, messagingRetentionRules, type RetentionRule } from "./retention.js";
 import type { Database, Logger } from "./types.js";
 import { createUnitOfWork, type PublishOrder, type UnitOfWork } from "./unit-of-work.js";
 
@@ -16,6 +17,12 @@ export interface MessagingOptions {
   publishOrder?: PublishOrder;
   /** Relay tuning; tests shorten its polling. */
   relay?: Pick<OutboxRelayOptions, "pollIntervalMs" | "batchSize" | "publishTimeoutMs" | "markDelayMs">;
+  /**
+   * How long published outbox rows and processed inbox ids are kept (OUTBOX_RETENTION,
+   * INBOX_RETENTION), and the service's own expiring rows (`rules`): deleted by the service
+   * while it runs (retention.ts). Without it nothing is deleted.
+   */
+  retention?: { outboxMs: number; inboxMs: number; rules?: readonly RetentionRule[] };
 }
 
 /** What a consumer of the service is given besides what `messaging` knows already. */
@@ -35,7 +42,7 @@ export interface Messaging {
   consumer(options: ServiceConsumerOptions): Consumer;
   /** The consumers made so far (readiness). */
   readonly consumers: readonly Consumer[];
-  /** Starts the relay, then the consumers. */
+  /** Starts the relay, then the consumers, then the retention sweep. */
   start(): Promise<void>;
   /** Stops the consumers (finishing the messages in hand), then the relay (flushing the outbox). */
   stop(): Promise<void>;
@@ -51,10 +58,19 @@ export function createMessaging({
   nc,
   logger,
   relay: tuning,
+  retention: kept,
 }: MessagingOptions): Messaging {
   const relay = createOutboxRelay({ service, db: database.db, sql: database.sql, nc, logger, ...tuning });
   const unitOfWork = createUnitOfWork({ service, db: database.db, handOff: (rows) => relay.handOff(rows) });
   const consumers: Consumer[] = [];
+  const retention =
+    kept &&
+    createRetention({
+      service,
+      sql: database.sql,
+      logger,
+      rules: [...messagingRetentionRules(kept), ...(kept.rules ?? [])],
+    });
   return {
     unitOfWork,
     consumers,
@@ -73,8 +89,10 @@ export function createMessaging({
     async start() {
       relay.start();
       for (const consumer of consumers) await consumer.start();
+      retention?.start();
     },
     async stop() {
+      await retention?.stop();
       await Promise.all(consumers.map((c) => c.stop()));
       await relay.stop();
     },

@@ -17,7 +17,11 @@ export const outbox = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     publishedAt: timestamp("published_at", { withTimezone: true }),
   },
-  (t) => [index("outbox_pending_idx").on(t.id).where(sql`${t.publishedAt} is null`)],
+  (t) => [
+    index("outbox_pending_idx").on(t.id).where(sql`${t.publishedAt} is null`),
+    // Retention deletes published rows oldest first.
+    index("outbox_published_idx").on(t.publishedAt).where(sql`${t.publishedAt} is not null`),
+  ],
 );
 
 /** Message ids a consumer has processed: written in the handler's own transaction. */
@@ -29,5 +33,9 @@ export const inbox = pgTable(
     subject: text("subject").notNull(),
     processedAt: timestamp("processed_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.consumer, t.messageId] })],
+  (t) => [
+    primaryKey({ columns: [t.consumer, t.messageId] }),
+    // Retention deletes processed ids oldest first.
+    index("inbox_processed_idx").on(t.processedAt),
+  ],
 );

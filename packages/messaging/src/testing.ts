@@ -22,6 +22,7 @@ export async function createMessagingTables(sql: Sql): Promise<void> {
       published_at timestamptz
     );
     create index outbox_pending_idx on outbox (id) where published_at is null;
+    create index outbox_published_idx on outbox (published_at) where published_at is not null;
     create table inbox (
       consumer text not null,
       message_id text not null,
@@ -29,6 +30,7 @@ export async function createMessagingTables(sql: Sql): Promise<void> {
       processed_at timestamptz not null default now(),
       primary key (consumer, message_id)
     );
+    create index inbox_processed_idx on inbox (processed_at);
   `);
 }
 

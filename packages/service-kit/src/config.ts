@@ -22,9 +22,45 @@ export interface BaseConfig {
   natsPassword?: string;
   /** Path of a NATS credentials file (NATS_CREDS). */
   natsCreds?: string;
+  /** NATS_STREAM_REPLICAS: replicas of the streams the service creates (1..5; 3 on a three-server cluster). */
+  natsStreamReplicas: number;
   logLevel: string;
   /** How the service's durable consumers redeliver (CONSUMER_* variables). */
   consumer: ConsumerSettings;
+  /** How long published outbox rows and processed inbox ids are kept (OUTBOX_RETENTION, INBOX_RETENTION). */
+  retention: RetentionSettings;
+}
+
+export interface RetentionSettings {
+  /** OUTBOX_RETENTION: published outbox rows older than this are deleted. */
+  outboxMs: number;
+  /**
+   * INBOX_RETENTION: processed message ids older than this are forgotten. At least twice
+   * CONSUMER_ACK_WAIT_MS: a message whose ack was lost comes back after the ack wait, and
+   * must still find its id.
+   */
+  inboxMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
+
+/** A duration such as `500ms`, `30s`, `15m`, `12h`, `7d`, in milliseconds; undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
+
+/** A duration variable (`30s`, `15m`, `7d`), at least `minMs`; `fallback` when unset. */
+export function durationFromEnv(env: Env, name: string, fallback: number, minMs = 1000): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  const ms = parseDuration(raw);
+  if (ms === undefined)
+    throw new ConfigError(name, `must be a duration such as 30s, 15m, 12h or 7d, got "${raw}"`);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got "${raw}"`);
+  return ms;
 }
 
 export interface ConsumerSettings {
@@ -122,6 +158,8 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     );
   }
   const natsCreds = optionalString(env, "NATS_CREDS");
+  // JetStream allows at most 5 replicas.
+  const natsStreamReplicas = intFromEnv(env, "NATS_STREAM_REPLICAS", 1, { min: 1, max: 5 });
 
   const logLevel = optionalString(env, "LOG_LEVEL") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -145,6 +183,18 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     }),
   };
 
+  const inboxMs = durationFromEnv(env, "INBOX_RETENTION", 7 * DAY_MS);
+  if (inboxMs < 2 * consumer.ackWaitMs) {
+    throw new ConfigError(
+      "INBOX_RETENTION",
+      `must be at least twice CONSUMER_ACK_WAIT_MS (${2 * consumer.ackWaitMs} ms): a message whose ack was lost is redelivered after the ack wait and must still be known`,
+    );
+  }
+  const retention: RetentionSettings = {
+    outboxMs: durationFromEnv(env, "OUTBOX_RETENTION", 7 * DAY_MS),
+    inboxMs,
+  };
+
   return {
     service,
     port,
@@ -154,7 +204,9 @@ export function readBaseConfig(service: string, env: Env = process.env): BaseCon
     ...(natsUser !== undefined ? { natsUser } : {}),
     ...(natsPassword !== undefined ? { natsPassword } : {}),
     ...(natsCreds !== undefined ? { natsCreds } : {}),
+    natsStreamReplicas,
     logLevel,
     consumer,
+    retention,
   };
 }

@@ -1,10 +1,12 @@
-export type { BaseConfig, ConsumerSettings } from "./config.js";
+export type { BaseConfig, ConsumerSettings, RetentionSettings } from "./config.js";
 export {
   ConfigError,
   DEFAULT_CONSUMER_SETTINGS,
   DEFAULT_PORTS,
+  durationFromEnv,
   intFromEnv,
   optionalString,
+  parseDuration,
   readBaseConfig,
 } from "./config.js";
 export type { Database, DatabaseOptions } from "./database.js";

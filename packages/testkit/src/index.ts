@@ -3,6 +3,8 @@ export type { TestDatabase } from "./database.js";
 export { adminDatabaseUrl, createTestDatabase, resolveAdminDatabaseUrl, withDatabase } from "./database.js";
 export { TestInfrastructureError } from "./errors.js";
 export { freePort, portAcceptsConnections } from "./free-port.js";
+export type { ClusterServer, NatsClusterOptions, PrivateNatsCluster } from "./nats-cluster.js";
+export { startNatsCluster } from "./nats-cluster.js";
 export type { NatsServerOptions, PrivateNatsServer } from "./nats-server.js";
 export { startNatsServer } from "./nats-server.js";
 export type { OtlpReceiver, ReceivedSpan } from "./otlp-receiver.js";

@@ -5,7 +5,6 @@ import {
   createMessaging,
   ensureStreams,
   type Messaging,
-  type Redelivery,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
@@ -64,8 +63,11 @@ export async function bootstrap(
       ...(config.natsUser ? { user: config.natsUser, password: config.natsPassword } : {}),
       ...(config.natsCreds ? { credsFile: config.natsCreds } : {}),
     });
-    await ensureStreams(nc, ["ORDERING", "WAREHOUSE", "ALLOCATION", "DLQ"]);
-    return await wire(nc, database, logger, options.clock ?? systemClock, config.consumer);
+    await ensureStreams(nc, ["ORDERING", "WAREHOUSE", "ALLOCATION", "DLQ"], {
+      replicas: config.natsStreamReplicas,
+      logger,
+    });
+    return await wire(nc, database, logger, options.clock ?? systemClock, config);
   } catch (err) {
     await nc?.close();
     await database.close();
@@ -78,14 +80,21 @@ async function wire(
   database: Database,
   logger: Logger,
   clock: Clock,
-  redelivery: Redelivery,
+  config: AllocationConfig,
 ): Promise<AllocationService> {
   // Every outbox row allocation writes commits with a consumer's transaction of the kit's
   // unit of work, which leaves its products for the next transactions to start from. Its
   // events go at commit: consumers keep the highest product version they see.
-  const messaging = createMessaging({ service: "allocation", database, nc, logger, publishOrder: "commit" });
+  const messaging = createMessaging({
+    service: "allocation",
+    database,
+    nc,
+    logger,
+    publishOrder: "commit",
+    retention: config.retention,
+  });
   const unitOfWork = unitOfWorkFactory({ clock, unitOfWork: messaging.unitOfWork });
-  const deps = { messaging, logger, unitOfWork, redelivery };
+  const deps = { messaging, logger, unitOfWork, redelivery: config.consumer };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,

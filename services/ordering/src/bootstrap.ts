@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
-import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
 import { listenForOrderChanges, orderChangeAnnouncer } from "./adapters/db/order-change-feed.js";
+import { idempotencyKeysRetention } from "./adapters/db/retention.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
 import { createOrderWaiters } from "./app/order-waiters.js";
 import type { HandlerDeps } from "./app/ports.js";
@@ -15,14 +15,12 @@ import { buildOrderingApp } from "./http/app.js";
 // ../drizzle from src/ (tests) and from dist/ (the built service) alike.
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
-const HOUR = 60 * 60 * 1000;
-
 export interface OrderingService {
   app: HttpApp;
   logger: Logger;
   /** Requests waiting now for an order to change (`GET /orders/:id?wait=`). */
   waitingRequests(): number;
-  /** Starts the outbox relay, the allocation consumer and the hourly idempotency-key purge. */
+  /** Starts the outbox relay, the allocation consumer and the deletion of expired rows. */
   start(): Promise<void>;
   /** Stops consuming, flushes the outbox (best effort), closes NATS and the database. Call after app.close(). */
   stop(): Promise<void>;
@@ -58,7 +56,10 @@ export async function bootstrap(
     logger,
   });
   try {
-    await ensureStreams(nc, ["ORDERING", "ALLOCATION", "DLQ"]);
+    await ensureStreams(nc, ["ORDERING", "ALLOCATION", "DLQ"], {
+      replicas: config.natsStreamReplicas,
+      logger,
+    });
   } catch (err) {
     await nc.close();
     await database.close();
@@ -74,6 +75,7 @@ export async function bootstrap(
     database,
     nc,
     logger,
+    retention: { ...config.retention, rules: [idempotencyKeysRetention(config.idempotencyRetentionMs)] },
     ...(options.relayPollIntervalMs !== undefined
       ? { relay: { pollIntervalMs: options.relayPollIntervalMs } }
       : {}),
@@ -121,25 +123,14 @@ export async function bootstrap(
     rateLimitPerMinute: config.rateLimitPerMinute,
   });
 
-  let purgeTimer: NodeJS.Timeout | undefined;
-  const purge = () =>
-    purgeIdempotencyKeys(database.db).then(
-      (purged) => purged > 0 && logger.info({ purged }, "purged idempotency keys older than 24 hours"),
-      (err: unknown) => logger.warn({ err }, "purging idempotency keys failed"),
-    );
-
   return {
     app,
     logger,
     waitingRequests: () => waiters.size,
     async start() {
       await messaging.start();
-      void purge();
-      purgeTimer = setInterval(purge, HOUR);
-      purgeTimer.unref();
     },
     async stop() {
-      clearInterval(purgeTimer);
       await messaging.stop();
       waiters.releaseAll();
       await feed.stop();

@@ -1,8 +1,10 @@
-import { type BaseConfig, intFromEnv, readBaseConfig } from "@stockflow/service-kit";
+import { type BaseConfig, durationFromEnv, intFromEnv, readBaseConfig } from "@stockflow/service-kit";
 
 export interface OrderingConfig extends BaseConfig {
   /** Storefront requests per client address and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** IDEMPOTENCY_RETENTION: how long an Idempotency-Key answers its first order (default 24h). */
+  idempotencyRetentionMs: number;
   /** Requests that may wait at once for an order (`GET /orders/:id?wait=`); beyond it they answer at once. */
   maxWaitingRequests: number;
   /**
@@ -17,6 +19,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...readBaseConfig("ordering", env),
     rateLimitPerMinute: intFromEnv(env, "RATE_LIMIT_PER_MINUTE", 6000, { min: 0 }),
+    idempotencyRetentionMs: durationFromEnv(env, "IDEMPOTENCY_RETENTION", 24 * 60 * 60 * 1000),
     maxWaitingRequests: intFromEnv(env, "ORDER_WAIT_MAX_REQUESTS", 10_000, { min: 0 }),
     lineAllocatedVersion: intFromEnv(env, "LINE_ALLOCATED_VERSION", 2, { min: 1, max: 2 }) as 1 | 2,
   };

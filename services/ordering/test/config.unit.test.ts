@@ -9,8 +9,14 @@ describe("ordering's configuration", () => {
       databaseUrl: "postgres://postgres@127.0.0.1:5432/ordering",
       natsServers: ["nats://127.0.0.1:4222"],
       rateLimitPerMinute: 6000,
+      idempotencyRetentionMs: 24 * 60 * 60 * 1000,
       maxWaitingRequests: 10_000,
     });
+  });
+
+  it("keeps idempotency keys for IDEMPOTENCY_RETENTION, a duration", () => {
+    expect(loadConfig({ IDEMPOTENCY_RETENTION: "90m" }).idempotencyRetentionMs).toBe(5_400_000);
+    expect(() => loadConfig({ IDEMPOTENCY_RETENTION: "soon" })).toThrow(/IDEMPOTENCY_RETENTION/);
   });
 
   it("turns the rate limit off with 0", () => {

@@ -3,18 +3,19 @@ import {
   type CommittedRow,
   ContractViolation,
   createOutbox,
+  createRetention,
   createUnitOfWork,
   type UnitOfWork,
 } from "@stockflow/messaging";
 import { waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerRepository } from "../src/adapters/db/customer-repository.js";
-import { purgeIdempotencyKeys } from "../src/adapters/db/idempotency-store.js";
 import { orderIntake } from "../src/adapters/db/order-intake.js";
 import { orderRepository } from "../src/adapters/db/order-repository.js";
+import { idempotencyKeysRetention } from "../src/adapters/db/retention.js";
 import type { OrderIntake, OutgoingEvent, StoredAnswer } from "../src/app/ports.js";
 import { applyLineReport, cancelOrder, createOrder, type Order } from "../src/domain/order.js";
-import { migratedDatabase } from "./support/database.js";
+import { migratedDatabase, silentLogger } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let intake: OrderIntake;
@@ -433,12 +434,18 @@ describe("the order intake with an idempotency key", () => {
     }
   });
 
-  it("purges keys older than 24 hours only", async () => {
+  it("deletes keys older than their retention only", async () => {
     await placeWithKey("k-old", "c-purge");
     await database.sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'k-old'`;
     await placeWithKey("k-young", "c-purge");
     await database.sql`update idempotency_keys set created_at = now() - interval '23 hours' where key = 'k-young'`;
-    expect(await purgeIdempotencyKeys(database.db)).toBeGreaterThanOrEqual(1);
+    const retention = createRetention({
+      service: "ordering",
+      sql: database.sql,
+      logger: silentLogger(),
+      rules: [idempotencyKeysRetention(24 * 60 * 60 * 1000)],
+    });
+    expect((await retention.sweep()).idempotency_keys).toBeGreaterThanOrEqual(1);
     const keys = await database.sql`select key from idempotency_keys where key in ('k-old', 'k-young')`;
     expect(keys.map((r) => r.key)).toEqual(["k-young"]);
   });

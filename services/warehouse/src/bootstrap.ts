@@ -41,9 +41,12 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     name: SERVICE,
     logger,
   });
-  await ensureStreams(nc, ["WAREHOUSE", "ALLOCATION", "DLQ"]);
+  await ensureStreams(nc, ["WAREHOUSE", "ALLOCATION", "DLQ"], {
+    replicas: config.natsStreamReplicas,
+    logger,
+  });
 
-  const messaging = createMessaging({ service: SERVICE, database, nc, logger });
+  const messaging = createMessaging({ service: SERVICE, database, nc, logger, retention: config.retention });
   const consumer = allocationConsumer({ messaging, redelivery: config.consumer });
 
   const app = await buildHttpApp({

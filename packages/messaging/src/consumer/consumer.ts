@@ -3,6 +3,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceName, StreamName } from "@stockflow/contracts";
 import { readsDescription, type Takeover } from "../durable-versions.js";
 import { consumerMetrics } from "../metrics.js";
+import { outageLog } from "../outage-log.js";
+import { PULL_EXPIRES_MS, type PullWatch, watchPulling } from "../pull-watch.js";
 import type { Database, Logger } from "../types.js";
 import type { RunTransaction } from "./attempt.js";
 import { classifier } from "./classify.js";
@@ -98,6 +100,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
   let running = false;
+  let pulls: PullWatch | undefined;
   /** Running batches and dead letters / skips in progress. */
   const tasks = new Set<Promise<void>>();
   let batches = 0;
@@ -187,7 +190,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         ...(options.takesOver ? { takesOver: options.takesOver } : {}),
       });
       const c = await js.consumers.get(stream, durable);
-      messages = await c.consume({ max_messages: maxMessages });
+      messages = await c.consume({ max_messages: maxMessages, expires: PULL_EXPIRES_MS });
+      pulls = watchPulling(
+        messages,
+        outageLog({ logger, dependency: "NATS", component: `consumer ${durable}` }),
+      );
       running = true;
       metrics.register(durable, this);
       loop = (async () => {
@@ -211,7 +218,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       running = false;
       metrics.unregister(durable);
     },
-    isRunning: () => running,
+    isRunning: () => running && pulls?.isPulling() !== false,
     pending: () => durablePending(nc, stream, durable),
   };
 }

@@ -4,8 +4,10 @@ import type { Contract, EventOf } from "@stockflow/contracts";
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { type DeadLetterReason, deadLetter } from "../dead-letter.js";
 import type { consumerMetrics } from "../metrics.js";
+import { outageLog } from "../outage-log.js";
 import { annotateSkipped } from "../skipped.js";
 import type { Logger } from "../types.js";
+import { isDatabaseUnavailable } from "../unavailable.js";
 import type { Verdict } from "./classify.js";
 import { messageIdOf } from "./classify.js";
 import { deadLetters, type FailurePolicy, retryDelay } from "./failure-policy.js";
@@ -48,6 +50,8 @@ export interface SettleOptions {
  * consumer span, counted in the consumer's metrics.
  */
 export function settler({ service, durable, js, metrics, logger, policy }: SettleOptions) {
+  // A database outage fails every message: one line for the outage, not one per message.
+  const databaseOutage = outageLog({ logger, dependency: "PostgreSQL", component: `consumer ${durable}` });
   async function sendToDlq(m: JsMsg, reason: DeadLetterReason, error: string): Promise<void> {
     await deadLetter(js, { consumerService: service, durable, msg: m, reason, error });
     metrics.deadLettered.inc({ consumer: durable, subject: m.subject, reason });
@@ -116,6 +120,7 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
     },
 
     succeeded(e: InHand, applied: boolean): void {
+      databaseOutage.up();
       try {
         e.m.ack();
       } catch (err) {
@@ -149,10 +154,12 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
           }
         }
         const delay = retryDelay(policy, attempt);
-        logger.warn(
-          { err: error, subject: m.subject, seq: m.seq, attempt, delay },
-          `handler failed: ${error.message}`,
-        );
+        if (isDatabaseUnavailable(err)) databaseOutage.down(err);
+        else
+          logger.warn(
+            { err: error, subject: m.subject, seq: m.seq, attempt, delay },
+            `handler failed: ${error.message}`,
+          );
         m.nak(delay);
       } finally {
         observe(m, span, e.started);

@@ -1,5 +1,5 @@
+import type { DependencyOutages } from "../outage-log.js";
 import type { CommittedRow } from "../outbox/row.js";
-import type { Logger } from "../types.js";
 import type { Claims } from "./claims.js";
 import type { Publisher } from "./publisher.js";
 import type { ReadState } from "./reader.js";
@@ -8,7 +8,8 @@ export interface HandOffOptions {
   claims: Claims;
   publisher: Publisher;
   state: ReadState;
-  logger: Logger;
+  /** Where a failed publish is told (logged once per outage, not per attempt). */
+  outages: DependencyOutages;
   markDelayMs: number;
   /** Whether the relay runs: a stopped relay's hand-offs wait for a read. */
   running: () => boolean;
@@ -55,7 +56,7 @@ export function createHandOff(o: HandOffOptions): HandOff {
       if (failure) {
         // This row and the ones after it go back to the outbox's order: read, not handed off.
         o.state.handOffs = false;
-        o.logger.warn({ err: failure }, `outbox relay: publish failed: ${failure.message}`);
+        o.outages.failed(failure);
         o.read();
       }
       if (!markTimer && o.claims.hasUnmarked()) {

@@ -1,5 +1,5 @@
 import type { Sql } from "postgres";
-import type { Logger } from "../types.js";
+import type { DependencyOutages } from "../outage-log.js";
 import type { Claims } from "./claims.js";
 import type { Publisher } from "./publisher.js";
 
@@ -22,7 +22,8 @@ export interface ReaderOptions {
   claims: Claims;
   publisher: Publisher;
   state: ReadState;
-  logger: Logger;
+  /** Where a failed publish is told (logged once per outage, not per attempt). */
+  outages: DependencyOutages;
 }
 
 /** An outbox row as the raw client reads it (jsonb parsed, bigint as text); id is null when none is pending. */
@@ -44,7 +45,7 @@ interface PendingRow {
  * reserved connection: postgres-js 3.4.9 can lose a reservation across a database outage.
  * Answers how many published rows it found and how many it published.
  */
-export function createReader({ service, sql, batchSize, claims, publisher, state, logger }: ReaderOptions) {
+export function createReader({ service, sql, batchSize, claims, publisher, state, outages }: ReaderOptions) {
   return async function readAndPublish(): Promise<{ found: number; published: number }> {
     let found = 0;
     // Rows published by hand-off since the last marking: marked first, in the same
@@ -86,10 +87,7 @@ export function createReader({ service, sql, batchSize, claims, publisher, state
         for (const r of rest) claims.unclaim(r.id);
         if (failure) {
           state.handOffs = false;
-          logger.warn(
-            { err: failure, published: done.length },
-            `outbox relay: publish failed: ${failure.message}`,
-          );
+          outages.failed(failure);
           if (done.length === 0) throw failure;
         } else if (pending.length < batchSize && !state.lockBusy) state.handOffs = true;
         // One statement marks the batch; returned unsent, it goes out with the COMMIT, which

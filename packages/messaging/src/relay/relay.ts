@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { sql as drizzleSql } from "drizzle-orm";
 import type { Sql } from "postgres";
 import { outboxMetrics } from "../metrics.js";
+import { dependencyOutages } from "../outage-log.js";
 import type { CommittedRow } from "../outbox/row.js";
 import { outbox } from "../schema.js";
 import type { Database, Logger } from "../types.js";
@@ -50,6 +51,7 @@ const LOCK_RETRY_MS = 20;
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { service, db, logger, batchSize = 500, pollIntervalMs = 1000 } = options;
   const metrics = outboxMetrics();
+  const outages = dependencyOutages(logger, `outbox relay (${service})`);
   const claims = new Claims();
   const publisher = createPublisher(options.nc, options.publishTimeoutMs ?? 5000);
   const state: ReadState = { handOffs: false, lockBusy: false };
@@ -60,7 +62,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     claims,
     publisher,
     state,
-    logger,
+    outages,
   });
   const wakeUp = createWakeUp();
   let running = false;
@@ -80,7 +82,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     claims,
     publisher,
     state,
-    logger,
+    outages,
     markDelayMs: options.markDelayMs ?? 20,
     running: () => running,
     read: wake,
@@ -117,6 +119,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         lastRead = performance.now();
         const n = await batch();
         failures = 0;
+        outages.succeeded();
         // Without LISTEN (it failed), nothing tells of new rows: read until empty, as polling does.
         if (n >= batchSize || notified || (n > 0 && !unlisten)) continue;
         // Bounded: a relay that never gets the lock falls back to polling.
@@ -129,9 +132,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
       } catch (err) {
         failures++;
-        if (failures === 1 || failures % 20 === 0) {
-          logger.warn({ err, failures }, "outbox relay: batch failed, retrying");
-        }
+        outages.failed(err);
         await wakeUp.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         continue;
       }
