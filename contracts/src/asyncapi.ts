@@ -22,6 +22,7 @@ function headersOf(contract: Contract): object {
       "ce-type",
       "ce-time",
       "content-type",
+      "ce-datacontenttype",
       "Nats-Msg-Id",
       "traceparent",
     ],
@@ -32,6 +33,11 @@ function headersOf(contract: Contract): object {
       "ce-type": { type: "string", const: contract.subject },
       "ce-time": { type: "string", format: "date-time", description: "when the event happened" },
       "content-type": { type: "string", const: "application/json" },
+      "ce-datacontenttype": {
+        type: "string",
+        const: "application/json",
+        description: "the content type under the CloudEvents NATS binding's name",
+      },
       "Nats-Msg-Id": { type: "string", description: "equals ce-id: JetStream drops duplicates by it" },
       traceparent: {
         type: "string",

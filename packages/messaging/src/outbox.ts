@@ -50,6 +50,8 @@ export function outboxRow<C extends Contract>(
       "ce-type": contract.subject,
       "ce-time": new Date().toISOString(),
       "content-type": "application/json",
+      // The CloudEvents NATS binding's name for it; `content-type` stays for plain clients.
+      "ce-datacontenttype": "application/json",
       // The relay publishes under this context, so the trace survives the outbox.
       ...captureContext(),
     },
