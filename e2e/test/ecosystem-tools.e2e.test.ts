@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StreamName } from "../support/bus.js";
 import { cloudEventOf, headerAttributes } from "../support/cloudevents.js";
 import { dispatchesReach, orderStatusIs, productHasBatches } from "../support/eventually.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { operationsOf, redoclyProblems, validateOpenApi } from "../support/openapi.js";
+import { type ServiceName, type Stack, serviceNames, startStack } from "../support/stack.js";
 
 // The running system read by the tools its users' platforms run, not by our own code:
 // the CloudEvents SDK, OpenAPI validators and linters, the Prometheus text-format rules,
@@ -15,7 +16,12 @@ let stack: Stack;
 let orderId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ label: "ecosystem", tracing: true });
+  // Ordering's rate limit as in production, so its 429 is part of the document.
+  stack = await startStack({
+    label: "ecosystem",
+    tracing: true,
+    env: { ordering: { RATE_LIMIT_PER_MINUTE: "6000" } },
+  });
   const batch = await stack.api.registerBatch({ reference: "eco-stock", sku: SKU, qty: 10, eta: null });
   expect(batch.status).toBe(201);
   await productHasBatches(stack, SKU, ["eco-stock"]);
@@ -53,5 +59,94 @@ describe("the events on the streams, read by the cloudevents SDK (NATS binding, 
       }
     }
     expect(read, "batch_registered, order_placed, line_allocated").toBeGreaterThanOrEqual(3);
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: OpenAPI documents read as plain JSON.
+type Json = any;
+
+async function openApiOf(name: ServiceName): Promise<Json> {
+  const res = await fetch(`${stack.urls[name]}/docs/json`);
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+describe.each(serviceNames)("%s's live OpenAPI document (/docs/json)", (name) => {
+  it("is valid for swagger-parser", async () => {
+    await expect(validateOpenApi(await openApiOf(name))).resolves.toBeUndefined();
+  });
+
+  it("passes Redocly's recommended rules without an error", async () => {
+    const problems = await redoclyProblems(await openApiOf(name), name);
+    const errors = problems.filter((p) => p.severity === "error");
+    expect(errors.map((p) => `${p.rule} ${p.where}: ${p.message}`)).toEqual([]);
+  });
+
+  it("names its servers, and gives every operation an operationId and its security (empty when public)", async () => {
+    const doc = await openApiOf(name);
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    const ops = operationsOf(doc);
+    expect(ops.length).toBeGreaterThan(3);
+    for (const { path, method, op } of ops) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect(op.operationId, where).toMatch(/^[A-Za-z][A-Za-z0-9]*$/);
+      expect(Array.isArray(op.security), `${where} says who may call it`).toBe(true);
+      for (const requirement of op.security) {
+        for (const scheme of Object.keys(requirement)) {
+          expect(doc.components?.securitySchemes?.[scheme], `${where}: scheme ${scheme}`).toBeDefined();
+        }
+      }
+    }
+    expect(new Set(ops.map((o) => o.op.operationId)).size).toBe(ops.length);
+  });
+
+  it("describes /healthz, /readyz and /metrics", async () => {
+    const doc = await openApiOf(name);
+    for (const probe of ["/healthz", "/readyz", "/metrics"]) {
+      const get = doc.paths[probe]?.get;
+      expect(get?.summary, probe).toEqual(expect.any(String));
+      expect(get?.responses?.["200"], probe).toBeDefined();
+    }
+    expect(doc.paths["/readyz"].get.responses["503"]).toBeDefined();
+    expect(Object.keys(doc.paths["/metrics"].get.responses["200"].content)[0]).toMatch(/^text\/plain/);
+  });
+
+  it("describes the 413 and 415 of every body, Location on every 202 that creates, Retry-After on every 429 and 503", async () => {
+    const doc = await openApiOf(name);
+    for (const { path, method, op } of operationsOf(doc)) {
+      const where = `${method.toUpperCase()} ${path}`;
+      const responses = op.responses;
+      if (op.requestBody) {
+        expect(responses["413"], `${where} 413`).toBeDefined();
+        expect(responses["415"], `${where} 415`).toBeDefined();
+      }
+      for (const code of ["429", "503"]) {
+        if (responses[code])
+          expect(responses[code].headers?.["Retry-After"], `${where} ${code}`).toBeDefined();
+      }
+      if (!op.tags?.includes("probes"))
+        expect(responses["503"], `${where} may answer 503 while a dependency is away`).toBeDefined();
+    }
+    if (name === "ordering") {
+      const post = doc.paths["/orders"].post;
+      expect(post.responses["202"].headers?.Location).toBeDefined();
+      expect(post.responses["429"]).toBeDefined();
+    }
+  });
+});
+
+describe("warehouse's live OpenAPI document", () => {
+  it("declares the staff bearer token and requires it on every write", async () => {
+    const doc = await openApiOf("warehouse");
+    const schemes = Object.entries(doc.components?.securitySchemes ?? {}) as [string, Json][];
+    const bearer = schemes.filter(([, s]) => s.type === "http" && s.scheme === "bearer").map(([id]) => id);
+    expect(bearer).toHaveLength(1);
+    const writes = operationsOf(doc).filter((o) => o.method !== "get");
+    expect(writes.length).toBeGreaterThanOrEqual(3);
+    for (const { path, method, op } of writes) {
+      expect(op.security, `${method.toUpperCase()} ${path}`).toEqual([{ [bearer[0] as string]: [] }]);
+      expect(op.responses["401"], `${method.toUpperCase()} ${path} 401`).toBeDefined();
+    }
+    for (const { op } of operationsOf(doc).filter((o) => o.method === "get")) expect(op.security).toEqual([]);
   });
 });

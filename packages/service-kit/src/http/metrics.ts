@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Histogram, register } from "prom-client";
+import { PROBE } from "./openapi.js";
 import { routePattern } from "./server-span.js";
 
 let defaultsCollected = false;
@@ -37,7 +38,23 @@ export function registerMetrics(app: FastifyInstance): void {
     done();
   });
 
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type(register.contentType).send(await register.metrics());
-  });
+  app.get(
+    "/metrics",
+    {
+      schema: { summary: "Prometheus metrics in the text exposition format", tags: [PROBE] },
+      config: {
+        openapi: {
+          responses: {
+            200: {
+              description: "every metric of the process",
+              content: { [register.contentType]: { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      return reply.type(register.contentType).send(await register.metrics());
+    },
+  );
 }

@@ -34,7 +34,15 @@ export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): v
   app.post(
     "/orders",
     {
+      config: {
+        openapi: {
+          headers: {
+            202: { Location: { type: "string", description: "/orders/<orderId>: where to read the order" } },
+          },
+        },
+      },
       schema: {
+        operationId: "placeOrder",
         summary: "Place an order; allocation answers later (read it back with GET /orders/:orderId)",
         body: PlaceOrderBody,
         headers: IdempotencyHeaders,
@@ -66,6 +74,7 @@ export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): v
     "/orders/:orderId",
     {
       schema: {
+        operationId: "getOrder",
         summary: "An order with the status of each line and of the whole order",
         params: OrderParams,
         response: { 200: OrderView, 404: ErrorBody },
@@ -78,6 +87,7 @@ export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): v
     "/orders/:orderId/cancel",
     {
       schema: {
+        operationId: "cancelOrder",
         summary: "Cancel an order; allocation then frees its stock",
         params: OrderParams,
         response: { 202: OrderCancelled, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
