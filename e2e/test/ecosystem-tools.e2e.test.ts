@@ -1,9 +1,14 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StreamName } from "../support/bus.js";
 import { cloudEventOf, headerAttributes } from "../support/cloudevents.js";
-import { dispatchesReach, orderStatusIs, productHasBatches } from "../support/eventually.js";
+import { dispatchesReach, eventually, orderStatusIs, productHasBatches } from "../support/eventually.js";
+import { publishRaw } from "../support/load.js";
 import { operationsOf, redoclyProblems, validateOpenApi } from "../support/openapi.js";
-import { type ServiceName, type Stack, serviceNames, startStack } from "../support/stack.js";
+import { repoRoot, type ServiceName, type Stack, serviceNames, startStack } from "../support/stack.js";
 
 // The running system read by the tools its users' platforms run, not by our own code:
 // the CloudEvents SDK, OpenAPI validators and linters, the Prometheus text-format rules,
@@ -30,6 +35,13 @@ beforeAll(async () => {
   orderId = placed.body.orderId;
   await orderStatusIs(stack, orderId, "allocated");
   await dispatchesReach(stack, orderId, "has its dispatch", (d) => d.length === 1);
+  // One poison message, so the dead-letter path shows on the bus, in /metrics and in the logs.
+  await publishRaw(stack.natsConnection, "ordering.order_placed.v1", '{"orderId": "eco-poison", "lines": [');
+  await eventually(
+    stack,
+    "the poison message in the DLQ",
+    async () => (await stack.readStream("DLQ")).length === 1,
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +56,8 @@ describe("the events on the streams, read by the cloudevents SDK (NATS binding, 
     for (const stream of eventStreams) {
       const events = await stack.readStream(stream);
       expect(events.length, `${stream} holds the flow's events`).toBeGreaterThan(0);
-      for (const event of events) {
+      // Only what the services published (the test's own poison message is not theirs).
+      for (const event of events.filter((e) => e.headers["ce-source"] !== "/e2e-faults")) {
         const ce = cloudEventOf(event);
         expect(ce.specversion).toBe("1.0");
         expect(ce.type).toBe(event.subject);
@@ -62,8 +75,38 @@ describe("the events on the streams, read by the cloudevents SDK (NATS binding, 
   });
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: OpenAPI documents read as plain JSON.
+// biome-ignore lint/suspicious/noExplicitAny: OpenAPI and AsyncAPI documents read as plain JSON.
 type Json = any;
+
+describe("the messages on the streams, held to the committed AsyncAPI document", () => {
+  const asyncApi: Json = JSON.parse(readFileSync(join(repoRoot, "contracts", "asyncapi.json"), "utf8"));
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  const headerErrors = (message: string, headers: Record<string, string>) => {
+    const validate = ajv.compile(asyncApi.components.messages[message].headers);
+    // NATS header names are case-insensitive: the document spells Nats-Msg-Id.
+    const spelled = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k === "nats-msg-id" ? "Nats-Msg-Id" : k, v]),
+    );
+    return validate(spelled) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  };
+
+  it("gives every event the headers its message in the document requires", async () => {
+    for (const stream of eventStreams) {
+      for (const event of await stack.readStream(stream)) {
+        if (event.headers["ce-source"] === "/e2e-faults") continue;
+        expect(headerErrors(event.subject, event.headers), event.subject).toEqual([]);
+      }
+    }
+  });
+
+  it("gives a dead letter the dlq-* headers the document's dead_letter message describes", async () => {
+    const [dead] = await stack.readStream("DLQ");
+    expect(dead?.subject).toBe("dlq.allocation.ordering.order_placed.v1");
+    expect(headerErrors("dead_letter", dead?.headers ?? {})).toEqual([]);
+    expect(dead?.headers["dlq-reason"]).toBe("invalid_json");
+  });
+});
 
 async function openApiOf(name: ServiceName): Promise<Json> {
   const res = await fetch(`${stack.urls[name]}/docs/json`);
