@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
@@ -8,6 +9,7 @@ import { cloudEventOf, headerAttributes } from "../support/cloudevents.js";
 import { dispatchesReach, eventually, orderStatusIs, productHasBatches } from "../support/eventually.js";
 import { publishRaw } from "../support/load.js";
 import { operationsOf, redoclyProblems, validateOpenApi } from "../support/openapi.js";
+import { parseExposition, promlintProblems } from "../support/promlint.js";
 import { repoRoot, type ServiceName, type Stack, serviceNames, startStack } from "../support/stack.js";
 
 // The running system read by the tools its users' platforms run, not by our own code:
@@ -191,5 +193,49 @@ describe("warehouse's live OpenAPI document", () => {
       expect(op.responses["401"], `${method.toUpperCase()} ${path} 401`).toBeDefined();
     }
     for (const { op } of operationsOf(doc).filter((o) => o.method === "get")) expect(op.security).toEqual([]);
+  });
+});
+
+/** `promtool check metrics` on the text, when promtool is installed (Debian: `prometheus`). */
+function promtool(text: string): { ran: boolean; status: number | null; output: string } {
+  const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  if (run.error) return { ran: false, status: null, output: String(run.error) };
+  return { ran: true, status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+const consumers: Record<ServiceName, string> = {
+  ordering: "ordering-allocation",
+  allocation: "allocation-ordering",
+  warehouse: "warehouse-allocation",
+};
+
+describe.each(serviceNames)("%s's /metrics", (name) => {
+  const scrape = async () => {
+    const res = await fetch(`${stack.urls[name]}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  it("parses as the Prometheus text format and breaks none of promtool's rules", async () => {
+    const text = await scrape();
+    // The real tool where the machine has it; the same rules in JS stand in everywhere.
+    const real = promtool(text);
+    if (real.ran) expect.soft(real.output.trim(), "promtool check metrics").toBe("");
+    if (real.ran) expect.soft(real.status).toBe(0);
+    expect(promlintProblems(parseExposition(text))).toEqual([]);
+  });
+
+  it("has dead-letter series from the start and the number of dead letters waiting in the DLQ", async () => {
+    const families = parseExposition(await scrape());
+    const dead = families.find((f) => f.name === "stockflow_messages_dead_lettered_total");
+    const own = dead?.samples.filter((s) => s.labels.consumer === consumers[name]) ?? [];
+    expect(own.length, "a series per subject and reason").toBeGreaterThanOrEqual(4);
+    const waiting = families.find((f) => f.name === "stockflow_dead_letters_waiting");
+    expect(waiting?.type).toBe("gauge");
+    const expected = name === "allocation" ? 1 : 0;
+    expect(waiting?.samples.find((s) => s.labels.service === name)?.value).toBe(expected);
+    const poisoned = own.filter((s) => s.value > 0).map((s) => `${s.labels.subject} ${s.labels.reason}`);
+    expect(poisoned).toEqual(name === "allocation" ? ["ordering.order_placed.v1 invalid_json"] : []);
   });
 });

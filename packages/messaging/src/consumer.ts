@@ -22,6 +22,7 @@ import {
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { sql } from "drizzle-orm";
 import { type DeadLetterReason, deadLetter } from "./dead-letter.js";
+import { watchDeadLetters } from "./dead-letter-metrics.js";
 import { consumerMetrics } from "./metrics.js";
 import { inbox } from "./schema.js";
 import type { Database, Logger, Tx } from "./types.js";
@@ -637,6 +638,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       messages = await c.consume({ max_messages: maxMessages });
       running = true;
       metrics.register(durable, this);
+      watchDeadLetters(metrics.deadLettered, { service, durable, subjects: bySubject.keys(), nc });
       loop = (async () => {
         try {
           for await (const m of messages!) await receive(m);

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Histogram, register } from "prom-client";
+import { Histogram, register } from "prom-client";
 import { PROBE } from "./openapi.js";
+import { collectProcessMetrics } from "./process-metrics.js";
 import { routePattern } from "./server-span.js";
-
-let defaultsCollected = false;
 
 function requestDuration(): Histogram<"method" | "route" | "status_code"> {
   const existing = register.getSingleMetric("http_request_duration_seconds");
@@ -19,10 +18,7 @@ function requestDuration(): Histogram<"method" | "route" | "status_code"> {
 /** GET /metrics in Prometheus text, with process metrics and the request duration histogram. */
 export function registerMetrics(app: FastifyInstance): void {
   // prom-client's default register is per process; a second app (tests) must not re-register.
-  if (!defaultsCollected) {
-    collectDefaultMetrics();
-    defaultsCollected = true;
-  }
+  collectProcessMetrics();
   const histogram = requestDuration();
 
   app.addHook("onResponse", (request, reply, done) => {
