@@ -11,6 +11,7 @@ import { publishRaw } from "../support/load.js";
 import { operationsOf, redoclyProblems, validateOpenApi } from "../support/openapi.js";
 import { parseExposition, promlintProblems } from "../support/promlint.js";
 import { repoRoot, type ServiceName, type Stack, serviceNames, startStack } from "../support/stack.js";
+import { SpanKind } from "../support/trace.js";
 
 // The running system read by the tools its users' platforms run, not by our own code:
 // the CloudEvents SDK, OpenAPI validators and linters, the Prometheus text-format rules,
@@ -237,5 +238,84 @@ describe.each(serviceNames)("%s's /metrics", (name) => {
     expect(waiting?.samples.find((s) => s.labels.service === name)?.value).toBe(expected);
     const poisoned = own.filter((s) => s.value > 0).map((s) => `${s.labels.subject} ${s.labels.reason}`);
     expect(poisoned).toEqual(name === "allocation" ? ["ordering.order_placed.v1 invalid_json"] : []);
+  });
+});
+
+describe("the spans, held to the OpenTelemetry semantic conventions", () => {
+  const received = async () => {
+    const otlp = stack.otlp;
+    if (!otlp) throw new Error("the stack was started without an OTLP receiver");
+    // The flow's consumer spans of every service arrive within a batch delay or two.
+    return eventually(stack, "spans of the three services", async () => {
+      const spans = otlp.spans();
+      const services = new Set(spans.filter((s) => s.kind === SpanKind.CONSUMER).map((s) => s.service));
+      return services.size === 3 && spans;
+    });
+  };
+
+  it("carry service.name and service.version as resource attributes", async () => {
+    for (const span of await received()) {
+      expect(span.resource["service.version"], `${span.service} ${span.name}`).toMatch(/^\d+\.\d+\.\d+/);
+      expect(serviceNames).toContain(span.resource["service.name"]);
+    }
+  });
+
+  it("give HTTP server spans the HTTP conventions' required attributes, url.scheme and server.address among them", async () => {
+    const servers = (await received()).filter((s) => s.kind === SpanKind.SERVER);
+    expect(servers.length).toBeGreaterThanOrEqual(2);
+    for (const span of servers) {
+      expect(span.attributes, span.name).toMatchObject({
+        "http.request.method": expect.any(String),
+        "url.path": expect.any(String),
+        "url.scheme": "http",
+        "server.address": "127.0.0.1",
+        "server.port": expect.any(Number),
+        "http.response.status_code": expect.any(Number),
+      });
+    }
+    expect(servers.find((s) => s.name === "POST /orders")?.attributes["http.route"]).toBe("/orders");
+  });
+
+  it("give messaging spans the NATS server's address and port", async () => {
+    const messaging = (await received()).filter(
+      (s) => s.kind === SpanKind.PRODUCER || s.kind === SpanKind.CONSUMER,
+    );
+    expect(messaging.length).toBeGreaterThanOrEqual(4);
+    const port = Number(new URL(stack.nats.url).port);
+    for (const span of messaging) {
+      expect(span.attributes, span.name).toMatchObject({
+        "server.address": "127.0.0.1",
+        "server.port": port,
+      });
+    }
+  });
+
+  it("make no trace of /healthz, /readyz and /metrics", async () => {
+    for (const name of serviceNames) {
+      for (const probe of ["/healthz", "/readyz", "/metrics"])
+        expect((await fetch(stack.urls[name] + probe)).ok).toBe(true);
+    }
+    // A request that is traced, sent after the probes: once its span is in, theirs would be too.
+    const traced = await stack.api.getOrder(orderId);
+    const traceId = traced.headers.get("traceresponse")?.split("-")[1];
+    await eventually(stack, "the GET /orders span", async () =>
+      stack.otlp?.spans().some((s) => s.traceId === traceId),
+    );
+    const probes = (stack.otlp?.spans() ?? []).filter((s) =>
+      /healthz|readyz|metrics/.test(`${s.name} ${s.attributes["url.path"]}`),
+    );
+    expect(probes.map((s) => `${s.service} ${s.name}`)).toEqual([]);
+  });
+
+  it("log the consumer's 'message dead-lettered' warning with the trace_id of its span", async () => {
+    const lines = stack
+      .logs("allocation")
+      .split("\n")
+      .filter((l) => l.includes("message dead-lettered"))
+      .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+    expect(lines).toHaveLength(1);
+    expect(lines[0].trace_id).toMatch(/^[0-9a-f]{32}$/);
+    const span = stack.otlp?.spans().find((s) => s.traceId === lines[0].trace_id);
+    expect(span?.name).toBe("process ordering.order_placed.v1");
   });
 });

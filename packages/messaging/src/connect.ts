@@ -3,6 +3,7 @@ import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstre
 import { credsAuthenticator, type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { type StreamName, streams } from "@stockflow/contracts";
+import { setMessagingServer } from "@stockflow/telemetry";
 import type { Logger } from "./types.js";
 
 export interface NatsOptions {
@@ -42,11 +43,15 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
       : {}),
   });
   logger.info({ server: nc.getServer() }, "connected to NATS");
+  setMessagingServer(nc.getServer());
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "error") logger.error({ err: s.error }, `NATS error: ${s.error.message}`);
       else if (s.type === "disconnect") logger.warn({ server: s.server }, "NATS disconnected");
-      else if (s.type === "reconnect") logger.info({ server: s.server }, "NATS reconnected");
+      else if (s.type === "reconnect") {
+        logger.info({ server: s.server }, "NATS reconnected");
+        setMessagingServer(nc.getServer());
+      }
     }
   })();
   return nc;

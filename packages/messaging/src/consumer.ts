@@ -279,7 +279,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (verdict.kind === "dead") {
         span.setAttribute("error.type", verdict.reason);
         span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error });
-        await sendToDlq(m, verdict.reason, verdict.error);
+        // Inside the span: the "message dead-lettered" warning carries its trace_id.
+        await context.with(trace.setSpan(parent, span), () => sendToDlq(m, verdict.reason, verdict.error));
       }
       m.ack();
     } catch (err) {
@@ -358,7 +359,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // takes, never dead-lettered.
       if (attempt >= maxAttempts && !isTransient(err) && !isDatabaseUnavailable(err)) {
         try {
-          await sendToDlq(m, "max_deliveries", error.message);
+          await context.with(e.ctx, () => sendToDlq(m, "max_deliveries", error.message));
           m.ack();
           return;
         } catch (dlqErr) {
