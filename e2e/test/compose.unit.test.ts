@@ -212,3 +212,14 @@ describe(".dockerignore", () => {
     expect(ignored).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".git"]));
   });
 });
+
+describe("the services' Dockerfiles", () => {
+  it("are one template, differing only in the service's name and port", () => {
+    const template = (name: Name) =>
+      read(`services/${name}/Dockerfile`)
+        .replaceAll(name, "<name>")
+        .replaceAll(String(SERVICES[name]), "<port>");
+    const [first, ...others] = names;
+    for (const name of others) expect(template(name)).toBe(template(first!));
+  });
+});

@@ -1,8 +1,6 @@
 import { readFileSync } from "node:fs";
-import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { credsAuthenticator, type NatsConnection, nanos } from "@nats-io/nats-core";
+import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { type StreamName, streams } from "@stockflow/contracts";
 import { setMessagingServer } from "@stockflow/telemetry";
 import type { Logger } from "./types.js";
 
@@ -55,33 +53,4 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     }
   })();
   return nc;
-}
-
-/** Creates the contract's streams that do not exist yet; leaves existing ones as they are. */
-export async function ensureStreams(nc: NatsConnection, names: readonly StreamName[]): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  for (const name of names) {
-    const def = streams[name];
-    try {
-      await jsm.streams.info(def.name);
-      continue;
-    } catch {
-      // not found (or not readable): try to create it below
-    }
-    try {
-      await jsm.streams.add({
-        name: def.name,
-        subjects: [...def.subjects],
-        storage: StorageType.File,
-        retention: RetentionPolicy.Limits,
-        duplicate_window: nanos(def.duplicateWindowMs),
-        description: def.description,
-      });
-    } catch (err) {
-      // Another service may have created it between our info and add.
-      await jsm.streams.info(def.name).catch(() => {
-        throw err;
-      });
-    }
-  }
 }

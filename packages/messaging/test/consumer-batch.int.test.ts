@@ -21,6 +21,7 @@ import {
   connectNats,
   createConsumer,
   createOutbox,
+  createUnitOfWork,
   DLQ_HEADERS,
   ensureStreams,
   type Handler,
@@ -402,26 +403,44 @@ describe("lingering", () => {
   });
 });
 
-describe("after commit", () => {
-  it("calls afterCommit once a transaction that applied messages has committed, and not for a redelivery", async () => {
-    // What afterCommit sees: how many of the handled rows are visible outside the transaction.
+describe("unit of work", () => {
+  it("hands the outbox rows of a transaction that applied messages over once it has committed, and nothing for a redelivery", async () => {
+    // What the hand-off sees: how many of its rows are visible outside the transaction.
     const seen: number[] = [];
     let calls = 0;
+    const unitOfWork = createUnitOfWork({
+      service: "ordering",
+      db: h.db,
+      publishOrder: "commit",
+      handOff: (rows) => {
+        calls++;
+        const ids = rows.map((r) => r.id);
+        void h.sql<
+          { n: number }[]
+        >`select count(*)::int as n from outbox where id = any(${ids}::bigint[])`.then(([row]) =>
+          seen.push(row!.n - ids.length),
+        );
+      },
+    });
     const ids = ["ac-1", "ac-2", "ac-3"].map(() => randomUUID());
     const consumer = await start(
-      handle(orderPlacedV1, (tx, e) => record(tx, e.orderId)),
-      {
-        afterCommit: () => {
-          calls++;
-          void count(dsql`select count(*)::int as n from handled`).then((n) => seen.push(n));
-        },
-      },
+      handle(orderPlacedV1, async (tx, e) => {
+        await record(tx, e.orderId);
+        await unitOfWork.outbox.enqueue(tx, orderCancelledV1, {
+          orderId: e.orderId,
+          cancelledAt: e.placedAt,
+        });
+      }),
+      { transaction: (work) => unitOfWork.transaction(work) },
     );
     for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id });
     await drained(consumer);
-    await waitFor(() => seen.length > 0 && seen.at(-1) === 3, { message: "afterCommit saw every row" });
+    await waitFor(() => seen.length === calls && calls > 0, { message: "the hand-offs were checked" });
+    // Every row handed over was committed (n - ids.length = 0), and every row written was handed over.
+    expect(seen.every((d) => d === 0)).toBe(true);
+    expect(await count(dsql`select count(*)::int as n from outbox`)).toBe(3);
     const before = calls;
-    // The same ids again (a redelivery after a lost ack): nothing applied, no call.
+    // The same ids again (a redelivery after a lost ack): nothing applied, no hand-off.
     for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id, msgID: randomUUID() });
     await drained(consumer);
     expect(await count(dsql`select count(*)::int as n from handled`)).toBe(3);

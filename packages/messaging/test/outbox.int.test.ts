@@ -17,7 +17,7 @@ import {
   createOutbox,
   ensureStreams,
   outbox,
-  outboxRow,
+  outboxRowsOf,
 } from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages, testRelay } from "./support.js";
 
@@ -150,7 +150,7 @@ describe("outbox and relay", () => {
 
   // Rows written without a NOTIFY (as ordering's intake writes them): only wake() tells.
   const writeQuietly = async (orderId: string) => {
-    const row = outboxRow("ordering", orderPlacedV1, placed(orderId));
+    const row = outboxRowsOf("ordering", orderPlacedV1, placed(orderId))[0]!;
     await handle.sql`insert into outbox (event_id, subject, payload, headers)
       values (${row.eventId}::uuid, ${row.subject}, ${JSON.stringify(row.payload)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`;
   };

@@ -15,7 +15,7 @@ import {
   ensureStreams,
   type OutboxRelay,
   outboxInsert,
-  outboxRow,
+  outboxRowsOf,
 } from "../src/index.js";
 import { openTestDb, silentLogger, streamMessages, testRelay } from "./support.js";
 
@@ -48,7 +48,7 @@ const placed = (orderId: string) => ({
 
 /** Commits outbox rows as allocation's unit of work writes them (no NOTIFY), with their ids. */
 async function commit(...orderIds: string[]): Promise<CommittedRow[]> {
-  const rows = orderIds.map((id) => outboxRow("ordering", orderPlacedV1, placed(id)));
+  const rows = orderIds.flatMap((id) => outboxRowsOf("ordering", orderPlacedV1, placed(id)));
   const { text, params } = outboxInsert(rows, { notify: false });
   const written = await handle.sql.begin((tx) => tx.unsafe(text, params as never[]));
   return committedRows(rows, written as unknown as { id: string; event_id: string }[]);

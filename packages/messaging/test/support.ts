@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { drizzle } from "drizzle-orm/postgres-js";
 import pino from "pino";
 import postgres from "postgres";
-import { createOutboxRelay, type OutboxRelayOptions } from "../src/relay.js";
+import { createOutboxRelay, type OutboxRelayOptions } from "../src/relay/relay.js";
 import { createMessagingTables } from "../src/testing.js";
 
 export async function openTestDb(url: string) {

@@ -2,11 +2,10 @@ import { fileURLToPath } from "node:url";
 import {
   type Consumer,
   connectNats,
-  createOutboxRelay,
+  createMessaging,
   ensureStreams,
-  type OutboxRelay,
+  type Messaging,
   type Redelivery,
-  type Tx,
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
@@ -26,7 +25,8 @@ const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 export interface AllocationService {
   app: HttpApp;
   consumers: readonly Consumer[];
-  relay: OutboxRelay;
+  /** Its outbox's backlog and flush (tests). */
+  messaging: Pick<Messaging, "backlog" | "flush">;
   /** Starts the outbox relay and the consumers (HTTP is started by whoever listens). */
   start(): Promise<void>;
   /** Stops taking messages, finishes the ones in hand, flushes the outbox, closes connections. */
@@ -80,13 +80,12 @@ async function wire(
   clock: Clock,
   redelivery: Redelivery,
 ): Promise<AllocationService> {
-  // Every outbox row allocation writes commits with a consumer's transaction, which then
-  // hands the rows to the relay in this process (published at once, without a read back)
-  // and leaves its products for the next transactions to start from.
-  const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-  const relay = createOutboxRelay({ service: "allocation", db: database.db, sql: database.sql, nc, logger });
-  const afterCommit = (tx: Tx) => relay.handOff(unitOfWork.committed(tx));
-  const deps = { nc, db: database.db, logger, unitOfWork, redelivery, afterCommit };
+  // Every outbox row allocation writes commits with a consumer's transaction of the kit's
+  // unit of work, which leaves its products for the next transactions to start from. Its
+  // events go at commit: consumers keep the highest product version they see.
+  const messaging = createMessaging({ service: "allocation", database, nc, logger, publishOrder: "commit" });
+  const unitOfWork = unitOfWorkFactory({ clock, unitOfWork: messaging.unitOfWork });
+  const deps = { messaging, logger, unitOfWork, redelivery };
   const consumers = [orderingConsumer(deps), warehouseConsumer(deps)];
   const app = await buildApp({
     logger,
@@ -97,14 +96,12 @@ async function wire(
   return {
     app,
     consumers,
-    relay,
+    messaging,
     async start() {
-      relay.start();
-      for (const consumer of consumers) await consumer.start();
+      await messaging.start();
     },
     async stop() {
-      await Promise.all(consumers.map((c) => c.stop()));
-      await relay.stop();
+      await messaging.stop();
       await nc.drain();
       await database.close();
     },

@@ -1,4 +1,4 @@
-import type { DbOrTx } from "@stockflow/messaging";
+import { createUnitOfWork, type DbOrTx, type UnitOfWork as KitUnitOfWork } from "@stockflow/messaging";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProductState } from "../src/adapters/db/product-repository.js";
@@ -84,26 +84,21 @@ const oneByOne = async (messages: readonly Message[], ns: string) => {
 
 /**
  * One transaction per message, as the consumers run them in allocation's processes: after
- * each commit the process remembers the products (`committed(tx)`), and the next transaction
+ * each commit the process remembers the products (the kit's afterCommit), and the next transaction
  * of that process starts from them; a ConcurrencyConflict runs the message again. `processes`
  * are two replicas, each with its memory; `by[i]` says which one handles message i.
  */
 async function oneByOneRemembering(
   messages: readonly Message[],
   ns: string,
-  processes: ReturnType<typeof unitOfWorkFactory>[],
+  processes: { kit: KitUnitOfWork; factory: ReturnType<typeof unitOfWorkFactory> }[],
   by: readonly number[],
 ): Promise<void> {
   for (const [i, m] of messages.entries()) {
-    const factory = processes[by[i] ?? 0]!;
+    const { kit, factory } = processes[by[i] ?? 0]!;
     for (let attempt = 0; ; attempt++) {
-      let committed: DbOrTx | undefined;
       try {
-        await database.db.transaction(async (tx) => {
-          committed = tx;
-          await handle(tx, m, ns, factory);
-        });
-        factory.committed(committed!);
+        await kit.transaction((tx) => handle(tx, m, ns, factory));
         break;
       } catch (err) {
         if (!(err instanceof ConcurrencyConflict) || attempt >= 10) throw err;
@@ -275,12 +270,19 @@ describe("messages handled as one batch", () => {
   );
 
   it("end exactly as with a read each when every transaction starts from the products committed ones left, two replicas apart (property)", async () => {
-    const replicas = [0, 1].map(() =>
-      unitOfWorkFactory({
+    const replicas = [0, 1].map(() => {
+      const kit = createUnitOfWork({
+        service: "allocation",
+        db: database.db,
+        handOff: () => {},
+        publishOrder: "commit",
+      });
+      const factory = unitOfWorkFactory({
         clock: { now: () => new Date("2030-01-01T00:00:00Z") },
-        relayToldAfterCommit: true,
-      }),
-    );
+        unitOfWork: kit,
+      });
+      return { kit, factory };
+    });
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(message, fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 30 }),

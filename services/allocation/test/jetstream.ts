@@ -5,7 +5,8 @@ import {
   lineDeallocatedV1,
   outOfStockV1,
 } from "@stockflow/contracts";
-import { connectNats, createConsumer, createOutbox, createOutboxRelay, handle } from "@stockflow/messaging";
+import { connectNats, createConsumer, handle } from "@stockflow/messaging";
+import { eventPublisher } from "@stockflow/messaging/testing";
 import { migratedTestDatabase, quietLogger } from "./support.js";
 
 export interface Observed {
@@ -27,14 +28,7 @@ export async function neighbours(natsUrl: string) {
   const logger = quietLogger();
   const database = await migratedTestDatabase("allocation_neighbours");
   const nc = await connectNats({ servers: natsUrl, name: "neighbours", logger });
-  const relay = createOutboxRelay({
-    service: "neighbours",
-    db: database.db,
-    sql: database.sql,
-    nc,
-    logger,
-    pollIntervalMs: 50,
-  });
+  const publisher = eventPublisher({ service: "neighbours", database, nc, logger, pollIntervalMs: 50 });
   const observed: Observed[] = [];
   const record = (subject: string) => async (_tx: unknown, event: object) => {
     observed.push({ subject, ...(event as Omit<Observed, "subject">) });
@@ -56,20 +50,16 @@ export async function neighbours(natsUrl: string) {
   return {
     observed,
     async start() {
-      relay.start();
+      publisher.start();
       await observer.start();
     },
     /** Publishes events as their producer would, in this order. */
-    async publish<C extends Contract>(contract: C, ...payloads: EventOf<C>[]) {
-      const outbox = createOutbox({ service: contract.producer });
-      await database.db.transaction(async (tx) => {
-        for (const payload of payloads) await outbox.enqueue(tx, contract, payload);
-      });
-    },
+    publish: <C extends Contract>(contract: C, ...payloads: EventOf<C>[]) =>
+      publisher.publish(contract, ...payloads),
     about: (orderId: string) => observed.filter((e) => e.orderId === orderId),
     async dispose() {
       await observer.stop();
-      await relay.stop();
+      await publisher.stop();
       await nc.close();
       await database.dispose();
     },

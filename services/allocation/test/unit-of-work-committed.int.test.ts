@@ -1,4 +1,4 @@
-import type { Tx } from "@stockflow/messaging";
+import { type CommittedRow, createUnitOfWork, type Tx } from "@stockflow/messaging";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,9 +7,9 @@ import { ConcurrencyConflict } from "../src/app/concurrency-conflict.js";
 import * as handlers from "../src/app/handlers.js";
 import { migratedTestDatabase } from "./support.js";
 
-// After a consumer's transaction commits, allocation hands the outbox rows it wrote to the
-// relay and keeps the products it left for the next transactions (afterCommit ->
-// relay.handOff(unitOfWork.committed(tx))). The rows must be the ones stored, with their ids;
+// After a consumer's transaction (the kit's unit of work) commits, the kit hands the outbox
+// rows it wrote to the relay and allocation keeps the products it left for the next
+// transactions (the kit's afterCommit). The rows must be the ones stored, with their ids;
 // a product remembered must spare the next transaction its read, and never let it decide on
 // a state another writer has changed since.
 
@@ -41,48 +41,54 @@ const placed = (orderId: string, sku: string, qty: number) => ({
   placedAt: "2030-01-01T00:00:00Z",
 });
 
-/** Runs `fn` in a transaction; once it committed, what `committed(tx)` answers. */
-async function inTransaction(
-  unitOfWork: ReturnType<typeof unitOfWorkFactory>,
-  fn: (tx: Tx) => Promise<void>,
-) {
-  let committed: Tx | undefined;
-  await db.transaction(async (tx) => {
-    committed = tx;
-    await fn(tx);
+/** A process of allocation: its units of work over the kit's, and what the kit handed to its relay. */
+function processOf() {
+  const handedOff: CommittedRow[][] = [];
+  const kit = createUnitOfWork({
+    service: "allocation",
+    db,
+    handOff: (rows) => handedOff.push(rows),
+    publishOrder: "commit",
   });
-  return unitOfWork.committed(committed!);
+  return { unitOfWork: unitOfWorkFactory({ clock, unitOfWork: kit }), kit, handedOff };
+}
+
+/** Runs `fn` in a transaction of the process; once it committed, the rows handed to the relay. */
+async function inTransaction(process: ReturnType<typeof processOf>, fn: (tx: Tx) => Promise<void>) {
+  process.handedOff.length = 0;
+  await process.kit.transaction(fn);
+  return process.handedOff.flat();
 }
 
 const productReads = () => (recording ?? []).filter((text) => /from products p where/.test(text));
 
 describe("unit of work: what a committed transaction leaves", () => {
   it("its outbox rows, with their ids, in outbox order, handed over once", async () => {
-    const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-    let committed: Tx | undefined;
-    await db.transaction(async (tx) => {
-      committed = tx;
+    const process = processOf();
+    const { unitOfWork } = process;
+    await process.kit.transaction(async (tx) => {
       await handlers.registerBatch(unitOfWork(tx), { reference: "w-b1", sku: "W-SKU", qty: 10, eta: null });
       await handlers.allocate(unitOfWork(tx), placed("w-o1", "W-SKU", 2));
     });
-    const written = unitOfWork.committed(committed!);
+    expect(process.handedOff).toHaveLength(1);
+    const written = process.handedOff[0]!;
     const stored = await database.sql<{ id: string; event_id: string; subject: string }[]>`
       select id::text, event_id::text, subject from outbox order by id`;
     expect(stored.map((r) => r.subject)).toEqual(["allocation.line_allocated.v1"]);
     expect(written.map(({ id, eventId, subject }) => ({ id, event_id: eventId, subject }))).toEqual(stored);
     expect(written[0]!.headers["ce-id"]).toBe(stored[0]!.event_id);
-    expect(unitOfWork.committed(committed!)).toEqual([]);
   });
 
   it("its products: the next transaction allocates on them without reading them", async () => {
-    const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-    await inTransaction(unitOfWork, async (tx) => {
+    const process = processOf();
+    const { unitOfWork } = process;
+    await inTransaction(process, async (tx) => {
       await handlers.registerBatch(unitOfWork(tx), { reference: "c-b1", sku: "C-SKU", qty: 10, eta: null });
       await handlers.allocate(unitOfWork(tx), placed("c-o1", "C-SKU", 2));
     });
     recording = [];
     try {
-      const rows = await inTransaction(unitOfWork, (tx) =>
+      const rows = await inTransaction(process, (tx) =>
         handlers.allocate(unitOfWork(tx), placed("c-o2", "C-SKU", 3)),
       );
       expect(rows.map((r) => r.subject)).toEqual(["allocation.line_allocated.v1"]);
@@ -95,22 +101,24 @@ describe("unit of work: what a committed transaction leaves", () => {
   });
 
   it("never decides on a product another writer changed since: the save loses, the retry reads", async () => {
-    const ours = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
+    const oursProcess = processOf();
+    const ours = oursProcess.unitOfWork;
     // Another replica's allocation, with a memory of its own.
-    const theirs = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-    await inTransaction(ours, async (tx) => {
+    const theirsProcess = processOf();
+    const theirs = theirsProcess.unitOfWork;
+    await inTransaction(oursProcess, async (tx) => {
       await handlers.registerBatch(ours(tx), { reference: "r-b1", sku: "R-SKU", qty: 3, eta: null });
       await handlers.allocate(ours(tx), placed("r-o1", "R-SKU", 1));
     });
     // The batch is full now; this process still remembers 2 of 3 free.
-    await inTransaction(theirs, (tx) => handlers.allocate(theirs(tx), placed("r-o2", "R-SKU", 2)));
+    await inTransaction(theirsProcess, (tx) => handlers.allocate(theirs(tx), placed("r-o2", "R-SKU", 2)));
     await expect(
-      inTransaction(ours, (tx) => handlers.allocate(ours(tx), placed("r-o3", "R-SKU", 2))),
+      inTransaction(oursProcess, (tx) => handlers.allocate(ours(tx), placed("r-o3", "R-SKU", 2))),
     ).rejects.toBeInstanceOf(ConcurrencyConflict);
     // The consumer runs it again (a transient failure): this time the product is read.
     recording = [];
     try {
-      await inTransaction(ours, (tx) => handlers.allocate(ours(tx), placed("r-o3", "R-SKU", 2)));
+      await inTransaction(oursProcess, (tx) => handlers.allocate(ours(tx), placed("r-o3", "R-SKU", 2)));
       expect(productReads()).toHaveLength(1);
     } finally {
       recording = undefined;
@@ -122,8 +130,9 @@ describe("unit of work: what a committed transaction leaves", () => {
   });
 
   it("nothing, for a transaction that wrote no event", async () => {
-    const unitOfWork = unitOfWorkFactory({ clock, relayToldAfterCommit: true });
-    const rows = await inTransaction(unitOfWork, (tx) =>
+    const process = processOf();
+    const { unitOfWork } = process;
+    const rows = await inTransaction(process, (tx) =>
       handlers.cancelOrder(unitOfWork(tx), { orderId: "w-unknown", cancelledAt: "2030-01-02T00:00:00Z" }),
     );
     expect(rows).toEqual([]);

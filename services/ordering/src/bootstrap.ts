@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@stockflow/messaging";
+import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
 import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
@@ -62,21 +62,21 @@ export async function bootstrap(
   }
 
   const handlers: HandlerDeps = { clock: { now: () => new Date() }, newId: () => randomUUID() };
-  const outbox = createOutbox({ service: "ordering" });
-  const relay = createOutboxRelay({
+  // New orders' events go at commit (the intake's statements); a cancellation's are read in
+  // outbox order, so the relay that reads it publishes a still-pending order_placed of the
+  // same order before it, whichever replica took the order.
+  const messaging = createMessaging({
     service: "ordering",
-    db: database.db,
-    sql: database.sql,
+    database,
     nc,
     logger,
-    ...(options.relayPollIntervalMs !== undefined ? { pollIntervalMs: options.relayPollIntervalMs } : {}),
+    ...(options.relayPollIntervalMs !== undefined
+      ? { relay: { pollIntervalMs: options.relayPollIntervalMs } }
+      : {}),
   });
-  // New orders' outbox rows go to the relay as they commit (published without a read back);
-  // a cancellation's row wakes it by its NOTIFY (enqueue).
-  const uow = createUnitOfWork({ db: database.db, outbox, handOff: (rows) => relay.handOff(rows) });
+  const uow = createUnitOfWork({ db: database.db, unitOfWork: messaging.unitOfWork });
   const consumer = createAllocationConsumer({
-    nc,
-    db: database.db,
+    messaging,
     logger,
     uow,
     handlers,
@@ -101,16 +101,14 @@ export async function bootstrap(
     app,
     logger,
     async start() {
-      relay.start();
-      await consumer.start();
+      await messaging.start();
       void purge();
       purgeTimer = setInterval(purge, HOUR);
       purgeTimer.unref();
     },
     async stop() {
       clearInterval(purgeTimer);
-      await consumer.stop();
-      await relay.stop();
+      await messaging.stop();
       await nc.drain();
       await database.close();
     },

@@ -1,4 +1,4 @@
-import { createOutbox, outbox } from "@stockflow/messaging";
+import { createUnitOfWork as createKitUnitOfWork, outbox } from "@stockflow/messaging";
 import { asc } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,9 +33,8 @@ beforeAll(async () => {
   database = await migratedDatabase("ordering_handlers");
   uow = createUnitOfWork({
     db: database.db,
-    outbox: createOutbox({ service: "ordering" }),
     // No relay runs here: nothing publishes the outbox rows.
-    handOff: () => {},
+    unitOfWork: createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} }),
   });
 });
 afterAll(async () => {

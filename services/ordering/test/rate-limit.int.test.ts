@@ -1,4 +1,4 @@
-import { createOutbox } from "@stockflow/messaging";
+import { createUnitOfWork as createKitUnitOfWork } from "@stockflow/messaging";
 import type { HttpApp } from "@stockflow/service-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUnitOfWork } from "../src/adapters/db/unit-of-work.js";
@@ -23,9 +23,8 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
     readiness: async () => ({ ready: true, checks: {} }),
     uow: createUnitOfWork({
       db: database.db,
-      outbox: createOutbox({ service: "ordering" }),
       // No relay runs here: nothing publishes the outbox rows.
-      handOff: () => {},
+      unitOfWork: createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} }),
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
     rateLimitPerMinute,

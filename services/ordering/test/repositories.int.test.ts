@@ -1,10 +1,16 @@
 import { customerBecameVipV1, orderPlacedV1 } from "@stockflow/contracts";
-import { type CommittedRow, ContractViolation, createOutbox } from "@stockflow/messaging";
+import {
+  type CommittedRow,
+  ContractViolation,
+  createOutbox,
+  createUnitOfWork,
+  type UnitOfWork,
+} from "@stockflow/messaging";
 import { waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerRepository } from "../src/adapters/db/customer-repository.js";
 import { purgeIdempotencyKeys } from "../src/adapters/db/idempotency-store.js";
-import { orderIntake, poolOf } from "../src/adapters/db/order-intake.js";
+import { orderIntake } from "../src/adapters/db/order-intake.js";
 import { orderRepository } from "../src/adapters/db/order-repository.js";
 import type { OrderIntake, OutgoingEvent, StoredAnswer } from "../src/app/ports.js";
 import { applyLineReport, cancelOrder, createOrder, type Order } from "../src/domain/order.js";
@@ -20,9 +26,12 @@ let handOffs: Promise<number>[] = [];
 const handOff = () => {
   handOffs.push(database.sql<{ n: number }[]>`select count(*)::int as n from outbox`.then(([row]) => row!.n));
 };
+/** The kit's unit of work over the test database, its committed rows handed to `handOff`. */
+const kitUnitOfWork = (to: (rows: CommittedRow[]) => void): UnitOfWork =>
+  createUnitOfWork({ service: "ordering", db: database.db, handOff: to });
 beforeAll(async () => {
   database = await migratedDatabase("ordering_repos");
-  intake = orderIntake({ sql: poolOf(database.db), service: "ordering", handOff });
+  intake = orderIntake({ unitOfWork: kitUnitOfWork(handOff), service: "ordering" });
 });
 afterAll(async () => {
   await database?.close();
@@ -133,7 +142,14 @@ describe("the order intake", () => {
   });
 
   it("does not depend on the serializers drizzle sets on its client", async () => {
-    const plain = orderIntake({ sql: database.sql, service: "ordering", handOff: () => {} });
+    // The statements on a client with postgres-js's own serializers, not drizzle's.
+    const plain = orderIntake({
+      unitOfWork: {
+        statement: async <T>({ text, params }: { text: string; params: unknown[] }) =>
+          (await database.sql.unsafe(text, params as never[], { prepare: true })) as unknown as T[],
+      },
+      service: "ordering",
+    });
     const order = newOrder("c-plain", ["lamp"]);
     await plain.place({ order, events: [placed(order.orderId, "c-plain")] });
     expect(await orderRepository(database.db).get(order.orderId)).toEqual(order);
@@ -248,9 +264,8 @@ describe("the order intake under load", () => {
   // go together in the next statement.
   const oneAtATime = () =>
     orderIntake({
-      sql: poolOf(database.db),
+      unitOfWork: kitUnitOfWork(handOff),
       service: "ordering",
-      handOff,
       maxInFlight: 1,
     });
 
@@ -292,9 +307,8 @@ describe("the order intake under load", () => {
   it("hands the outbox rows each statement wrote to the relay, with their ids, in outbox order", async () => {
     const handedOff: CommittedRow[][] = [];
     const handingOff = orderIntake({
-      sql: poolOf(database.db),
+      unitOfWork: kitUnitOfWork((rows) => handedOff.push(rows)),
       service: "ordering",
-      handOff: (rows) => handedOff.push(rows),
       maxInFlight: 1,
     });
     const vipAt2: OutgoingEvent = {

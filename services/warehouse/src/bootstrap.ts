@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { connectNats, createOutbox, createOutboxRelay, ensureStreams } from "@stockflow/messaging";
+import { connectNats, createMessaging, ensureStreams } from "@stockflow/messaging";
 import { buildHttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import type { Logger } from "@stockflow/telemetry";
 import { createQueries, createUnitOfWork } from "./adapters/db/unit-of-work.js";
@@ -44,9 +44,8 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
   });
   await ensureStreams(nc, ["WAREHOUSE", "ALLOCATION", "DLQ"]);
 
-  const outbox = createOutbox({ service: SERVICE });
-  const relay = createOutboxRelay({ service: SERVICE, db: database.db, sql: database.sql, nc, logger });
-  const consumer = allocationConsumer({ nc, db: database.db, outbox, logger, redelivery: config.consumer });
+  const messaging = createMessaging({ service: SERVICE, database, nc, logger });
+  const consumer = allocationConsumer({ messaging, redelivery: config.consumer });
 
   const app = await buildHttpApp({
     service: SERVICE,
@@ -55,7 +54,7 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     securitySchemes: { [STAFF_SECURITY]: staffSecurityScheme },
   });
   registerWarehouseRoutes(app, {
-    uow: createUnitOfWork(database.db, outbox),
+    uow: createUnitOfWork(messaging.unitOfWork),
     queries: createQueries(database.db),
     staffToken: config.staffToken,
   });
@@ -63,12 +62,10 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
   return {
     app,
     async start() {
-      relay.start();
-      await consumer.start();
+      await messaging.start();
     },
     async stop() {
-      await consumer.stop();
-      await relay.stop();
+      await messaging.stop();
       await nc.drain().catch(() => nc.close());
       await database.close();
     },

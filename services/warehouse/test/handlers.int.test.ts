@@ -1,5 +1,9 @@
 import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
-import { createOutbox, outbox } from "@stockflow/messaging";
+import {
+  createUnitOfWork as createKitUnitOfWork,
+  type UnitOfWork as KitUnitOfWork,
+  outbox,
+} from "@stockflow/messaging";
 import { asc } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -16,13 +20,15 @@ import { DamageExceedsQuantity, EtaNotLater } from "../src/domain/index.js";
 import { type MigratedDatabase, migratedDatabase } from "./support.js";
 
 let m: MigratedDatabase;
-const kitOutbox = createOutbox({ service: "warehouse" });
+let kit: KitUnitOfWork;
 let uow: ReturnType<typeof createUnitOfWork>;
 let queries: ReturnType<typeof createQueries>;
 
 beforeAll(async () => {
   m = await migratedDatabase("warehouse_handlers");
-  uow = createUnitOfWork(m.db, kitOutbox);
+  // No relay runs here: nothing publishes the outbox rows.
+  kit = createKitUnitOfWork({ service: "warehouse", db: m.db, handOff: () => {} });
+  uow = createUnitOfWork(kit);
   queries = createQueries(m.db);
 });
 afterAll(async () => m?.close());
@@ -164,11 +170,11 @@ describe("delaying a shipment", () => {
 describe("dispatch instructions", () => {
   const allocated = (batchref: string, version: number) =>
     m.db.transaction((tx) =>
-      lineAllocated(workOn(tx, kitOutbox), { orderId: "o1", sku: "LAMP", qty: 2, batchref, version }),
+      lineAllocated(workOn(tx, kit.outbox), { orderId: "o1", sku: "LAMP", qty: 2, batchref, version }),
     );
   const deallocated = (batchref: string, version: number) =>
     m.db.transaction((tx) =>
-      lineDeallocated(workOn(tx, kitOutbox), {
+      lineDeallocated(workOn(tx, kit.outbox), {
         ...{ orderId: "o1", sku: "LAMP", qty: 2, batchref, version },
         reason: "batch_quantity_changed",
       }),
@@ -233,14 +239,14 @@ describe("dispatch instructions of a batch of events", () => {
   const applyAlone = (a: Answer) =>
     m.db.transaction(async (tx) => {
       const { event } = changeOf("alone", a);
-      const work = workOn(tx, kitOutbox);
+      const work = workOn(tx, kit.outbox);
       if (a.kind === "allocated") await lineAllocated(work, event);
       else await lineDeallocated(work, { ...event, reason: "batch_quantity_changed" });
     });
   const applyTogether = (answers: Answer[]) =>
     m.db.transaction((tx) =>
       followLines(
-        workOn(tx, kitOutbox),
+        workOn(tx, kit.outbox),
         answers.map((a) => changeOf("together", a)),
       ),
     );

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import type { Contract, EventOf } from "@stockflow/contracts";
-import { connectNats, createOutbox, createOutboxRelay } from "@stockflow/messaging";
+import { connectNats } from "@stockflow/messaging";
+import { eventPublisher } from "@stockflow/messaging/testing";
 import { createLogger } from "@stockflow/telemetry";
 import {
   createTestDatabase,
@@ -91,11 +92,9 @@ export async function startHarness(label: string, env: Record<string, string> = 
   const observer = await connectNats({ servers: nats.url, name: "test-observer", logger: quietLogger() });
   // Allocation's side: its own outbox table (same table shape) and relay, publishing for real.
   const allocationDb: MigratedDatabase = await migratedDatabase(`${label}_alloc`);
-  const allocationOutbox = createOutbox({ service: "allocation" });
-  const relay = createOutboxRelay({
+  const allocation = eventPublisher({
     service: "allocation",
-    db: allocationDb.db,
-    sql: allocationDb.sql,
+    database: allocationDb,
     nc: observer,
     logger: quietLogger(),
   });
@@ -107,8 +106,8 @@ export async function startHarness(label: string, env: Record<string, string> = 
     observer,
     logs,
     async publishAllocation(contract, payload) {
-      await allocationDb.db.transaction((tx) => allocationOutbox.enqueue(tx, contract, payload));
-      await relay.flush();
+      await allocation.publish(contract, payload);
+      await allocation.flush();
     },
     async consumerCaughtUp() {
       const stream = await jsApi<{ state: { last_seq: number } }>(observer, "$JS.API.STREAM.INFO.ALLOCATION");
@@ -119,7 +118,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
       return consumer.num_pending === 0 && consumer.ack_floor.stream_seq >= stream.state.last_seq;
     },
     async close() {
-      await relay.stop();
+      await allocation.stop();
       await service.stop();
       await service.app.close();
       await observer.close();

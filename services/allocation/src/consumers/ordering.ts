@@ -1,5 +1,5 @@
 import { orderCancelledV1, orderPlacedV1 } from "@stockflow/contracts";
-import { type Consumer, createConsumer, handle, handleBatch } from "@stockflow/messaging";
+import { type Consumer, handle, handleBatch } from "@stockflow/messaging";
 import { allocateAll, cancelOrder } from "../app/handlers.js";
 import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
@@ -9,8 +9,8 @@ import { type ConsumerDeps, sharedOptions } from "./deps.js";
  * product, where the optimistic version check makes the loser retry.
  */
 export function orderingConsumer(deps: ConsumerDeps): Consumer {
-  const { unitOfWork } = deps;
-  return createConsumer({
+  const { unitOfWork, messaging } = deps;
+  return messaging.consumer({
     ...sharedOptions(deps),
     durable: "allocation-ordering",
     stream: "ORDERING",

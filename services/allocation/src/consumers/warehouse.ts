@@ -1,12 +1,12 @@
 import { batchQuantityChangedV1, batchRegisteredV1, shipmentDelayedV1 } from "@stockflow/contracts";
-import { type Consumer, createConsumer, handle } from "@stockflow/messaging";
+import { type Consumer, handle } from "@stockflow/messaging";
 import { changeBatchQuantity, delayShipment, registerBatch } from "../app/handlers.js";
 import { type ConsumerDeps, sharedOptions } from "./deps.js";
 
 /** Stock news from the warehouse, one SKU's events in stream order (a batch is registered before it changes). */
 export function warehouseConsumer(deps: ConsumerDeps): Consumer {
-  const { unitOfWork } = deps;
-  return createConsumer({
+  const { unitOfWork, messaging } = deps;
+  return messaging.consumer({
     ...sharedOptions(deps),
     durable: "allocation-warehouse",
     stream: "WAREHOUSE",

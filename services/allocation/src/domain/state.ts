@@ -44,15 +44,3 @@ export interface ProductState {
   /** Whether `backorders` is the whole queue, which serving backorders needs. */
   queueComplete: boolean;
 }
-
-/** A deep copy, so a saved snapshot cannot be changed through the live aggregate. */
-export function cloneState(s: ProductState): ProductState {
-  return {
-    sku: s.sku,
-    version: s.version,
-    batches: s.batches.map((b) => ({ ...b })),
-    allocations: s.allocations.map((a) => ({ ...a })),
-    backorders: s.backorders.map((b) => ({ ...b })),
-    queueComplete: s.queueComplete,
-  };
-}

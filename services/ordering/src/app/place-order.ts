@@ -1,6 +1,6 @@
 import { type Contract, customerBecameVipV1, type EventOf, orderPlacedV1 } from "@stockflow/contracts";
 import { annotateSpan } from "@stockflow/telemetry";
-import { VIP_ORDER_COUNT } from "../domain/customer.js";
+import { becameVipEvent } from "../domain/customer.js";
 import { createOrder } from "../domain/order.js";
 import { IdempotencyKeyReused } from "./errors.js";
 import type { HandlerDeps, OrderIntake, OutgoingEvent } from "./ports.js";
@@ -43,6 +43,7 @@ export async function placeOrder(
   const now = deps.clock.now();
   const order = createOrder({ orderId, customerId: cmd.customerId, lines: cmd.lines, now });
   annotateSpan({ orderId });
+  const vip = becameVipEvent(cmd.customerId);
   const events = [
     event(orderPlacedV1, {
       orderId,
@@ -50,9 +51,8 @@ export async function placeOrder(
       lines: order.lines.map(({ sku, qty }) => ({ sku, qty })),
       placedAt: now.toISOString(),
     }),
-    // The count is known only inside the write: the event goes with the one count at which
-    // the customer becomes VIP (see becameVipAt), so only the order that reaches it writes it.
-    event(customerBecameVipV1, { customerId: cmd.customerId, orderCount: VIP_ORDER_COUNT }, VIP_ORDER_COUNT),
+    // Written only by the order that reaches vip.atOrderCount (see becameVipEvent).
+    event(customerBecameVipV1, vip.payload, vip.atOrderCount),
   ];
   const result = await intake.place({
     order,

@@ -9,12 +9,10 @@ import {
 import {
   type BatchItem,
   type Consumer,
-  type ConsumerOptions,
-  createConsumer,
-  type Database,
   handleBatch,
   type Logger,
   type MessageMeta,
+  type Messaging,
   type Redelivery,
 } from "@stockflow/messaging";
 import { annotateSpan } from "@stockflow/telemetry";
@@ -30,8 +28,7 @@ import {
 import type { HandlerDeps } from "../app/ports.js";
 
 export interface AllocationConsumerDeps {
-  nc: ConsumerOptions["nc"];
-  db: Database;
+  messaging: Pick<Messaging, "consumer">;
   logger: Logger;
   uow: OrderingUnitOfWork;
   handlers: HandlerDeps;
@@ -64,8 +61,7 @@ const reportOf = ({ contract, event }: BatchItem<(typeof answers)[number]>): Ord
  * batch's answers are applied together: one read of their orders, one write.
  */
 export function createAllocationConsumer({
-  nc,
-  db,
+  messaging,
   logger,
   uow,
   handlers,
@@ -82,14 +78,10 @@ export function createAllocationConsumer({
       );
     }
   };
-  return createConsumer({
+  return messaging.consumer({
     ...redelivery,
-    service: "ordering",
     durable: "ordering-allocation",
     stream: "ALLOCATION",
-    nc,
-    db,
-    logger,
     concurrency,
     batchSize: 64,
     isTransient,

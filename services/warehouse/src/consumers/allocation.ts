@@ -1,14 +1,5 @@
 import { lineAllocatedV1, lineDeallocatedV1 } from "@stockflow/contracts";
-import {
-  type Consumer,
-  type ConsumerOptions,
-  createConsumer,
-  type Database,
-  handleBatch,
-  type Logger,
-  type Outbox,
-  type Redelivery,
-} from "@stockflow/messaging";
+import { type Consumer, handleBatch, type Messaging, type Redelivery } from "@stockflow/messaging";
 import { annotateSpan } from "@stockflow/telemetry";
 import { workOn } from "../adapters/db/unit-of-work.js";
 import { followLines } from "../app/dispatch-handlers.js";
@@ -16,10 +7,7 @@ import { followLines } from "../app/dispatch-handlers.js";
 export const ALLOCATION_DURABLE = "warehouse-allocation";
 
 export interface AllocationConsumerDeps {
-  nc: ConsumerOptions["nc"];
-  db: Database;
-  outbox: Outbox;
-  logger: Logger;
+  messaging: Pick<Messaging, "consumer" | "unitOfWork">;
   /** ack wait, retry delays, attempts before the DLQ (CONSUMER_* settings). */
   redelivery?: Redelivery;
 }
@@ -30,15 +18,12 @@ export interface AllocationConsumerDeps {
  * deallocation and reallocation of a line apply in the order allocation published them.
  * A batch's events are applied together: one read of the instructions they name, one write.
  */
-export function allocationConsumer({ nc, db, outbox, logger, redelivery }: AllocationConsumerDeps): Consumer {
-  return createConsumer({
+export function allocationConsumer({ messaging, redelivery }: AllocationConsumerDeps): Consumer {
+  const { outbox } = messaging.unitOfWork;
+  return messaging.consumer({
     ...redelivery,
-    service: "warehouse",
     durable: ALLOCATION_DURABLE,
     stream: "ALLOCATION",
-    nc,
-    db,
-    logger,
     keyOf: (_subject, event) => (event as { orderId: string }).orderId,
     // Batches of different orders touch disjoint rows; two at a time fill 2 cores.
     concurrency: 2,

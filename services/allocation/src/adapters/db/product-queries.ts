@@ -1,7 +1,7 @@
-import type { DbOrTx as Db } from "@stockflow/messaging";
+import { type DbOrTx as Db, sendPrepared } from "@stockflow/messaging";
 import type { ProductNeeds } from "../../app/ports.js";
 import type { AllocationState, ProductState } from "../../domain/state.js";
-import { Params, send } from "./statement.js";
+import { Params } from "./statement.js";
 
 // The reads of the product repository as plain SQL: one statement brings the product rows
 // and, per product, its children as JSON arrays, so a load is one round trip whatever it needs.
@@ -83,7 +83,7 @@ export async function loadProducts(
       ${allocated} as allocations,
       ${waiting} as backorders
     from products p where ${where(params)}`;
-  const rows = await send<ProductRow>(db, { text, params: params.values });
+  const rows = await sendPrepared<ProductRow>(db, { text, params: params.values });
   return rows.map((r) => ({
     sku: r.sku,
     version: r.version,

@@ -1,4 +1,4 @@
-import type { DbOrTx as Db } from "@stockflow/messaging";
+import { type DbOrTx as Db, sendPrepared } from "@stockflow/messaging";
 import { ConcurrencyConflict } from "../../app/concurrency-conflict.js";
 import type { ProductNeeds, ProductRepository } from "../../app/ports.js";
 import { Product } from "../../domain/product.js";
@@ -6,7 +6,7 @@ import type { ProductState } from "../../domain/state.js";
 import { loadProducts } from "./product-queries.js";
 import { ProductSession } from "./product-session.js";
 import { saveStatement } from "./product-writes.js";
-import { send, settleInOrder } from "./statement.js";
+import { settleInOrder } from "./statement.js";
 
 /** Reads the products of these SKUs with what `needs` asks for (one statement); unknown SKUs are absent. */
 export async function loadProductStates(
@@ -104,7 +104,7 @@ export class DrizzleProductRepository implements ProductRepository {
       .filter(({ changes }) => changes.version !== changes.loadedVersion)
       .map(async ({ tracked, changes }) => {
         const { stored, unread } = tracked;
-        const [row] = await send<{ written: number }>(
+        const [row] = await sendPrepared<{ written: number }>(
           this.db,
           saveStatement(changes, { stored, unread, now }),
         );

@@ -1,5 +1,6 @@
+import type { Statement } from "@stockflow/messaging";
 import type { ProductChanges } from "../../domain/changes.js";
-import { Params, type Statement } from "./statement.js";
+import { Params } from "./statement.js";
 
 // The write of one product's changes as one statement: the product row's version check
 // first (CTE `p`), then every child write guarded by it, so a lost race writes nothing and

@@ -1,15 +1,12 @@
 import type { ServiceName } from "@stockflow/contracts";
-import { type CommittedRow, committedRows, isDatabaseUnavailable, outboxRow } from "@stockflow/messaging";
-import type { Sql } from "postgres";
+import {
+  isDatabaseUnavailable,
+  type OutboxRow,
+  outboxInsertFrom,
+  outboxRowsOf,
+  type UnitOfWork,
+} from "@stockflow/messaging";
 import type { IntakeResult, NewOrderRecord, OrderIntake, StoredAnswer } from "../../app/ports.js";
-
-/** The postgres-js pool under a drizzle database: drizzle() sets `$client`, service-kit's type leaves it out. */
-export function poolOf(db: object): Sql {
-  const client = (db as { $client?: Sql }).$client;
-  if (typeof client?.unsafe !== "function")
-    throw new Error("the drizzle database has no postgres-js $client");
-  return client;
-}
 
 // New orders in one statement, so one round trip and no BEGIN/COMMIT: each order, its
 // lines, its customer's count and its outbox rows commit together or not at all. $1 holds
@@ -19,10 +16,8 @@ export function poolOf(db: object): Sql {
 // see distinct counts: within a batch they are counted in batch order. The event meant for
 // one count (at_order_count) is written only by the order that reaches it. Outbox rows go
 // in order: by order, then as given (outbox ids follow it).
-// No NOTIFY here: a notifying transaction holds PostgreSQL's cluster-wide notify lock
-// through its commit's WAL flush, so notifying commits queue one behind the other (about
-// 1,800 orders/s at most here, against 4,500 without). The relay is woken after the
-// commit instead, in-process (the relay's wake()).
+// The outbox rows are written by the kit's SQL (outboxInsertFrom) without a NOTIFY: the
+// kit's unit of work hands them to the relay once the statement has committed.
 const writes = (guard: string) => `
   input as (
     select o.* from jsonb_to_recordset($1::text::jsonb) as o(
@@ -52,17 +47,15 @@ const writes = (guard: string) => `
       (c.order_count + 1 - row_number() over (partition by i.customer_id order by i.n desc))::int as order_count
     from input i join counted c using (customer_id)
   ),
-  events as (
-    insert into outbox (event_id, subject, payload, headers)
-    select e.event_id, e.subject, e.payload, e.headers
+  wanted_events as (
+    select o.n, e.k, e.event_id, e.subject, e.payload, e.headers
     from numbered o, jsonb_to_recordset(o.events)
       as e(k int, event_id uuid, subject text, payload jsonb, headers jsonb, at_order_count int)
     where e.at_order_count is null or e.at_order_count = o.order_count
-    order by o.n, e.k
-    returning id, event_id
-  )
+  ),
+  events as (${outboxInsertFrom("wanted_events", "n, k")})
   select n, order_count, null::text as id, null::text as event_id from numbered
-  union all select null, null, id::text, event_id::text from events`;
+  union all select null, null, id, event_id from events`;
 
 const PLACE = `with ${writes("")}`;
 
@@ -81,13 +74,9 @@ const PLACE_CLAIMING = `with
 const EARLIER = "select request_hash, status_code, response from idempotency_keys where key = $1";
 
 export interface IntakeOptions {
-  sql: Sql;
+  /** The kit's unit of work: its statements commit alone, and the outbox rows they write are published. */
+  unitOfWork: Pick<UnitOfWork, "statement">;
   service: ServiceName;
-  /**
-   * Called after a statement of orders commits, with the outbox rows it wrote: the service's
-   * outbox relay's `handOff()`, which publishes them without reading them back.
-   */
-  handOff: (rows: CommittedRow[]) => void;
   /**
    * Statements writing orders at once (default 1); orders that arrive meanwhile wait and go
    * together in the next one.
@@ -115,6 +104,14 @@ interface OutboxEventRow {
   at_order_count: number | null;
 }
 
+/** The kit's outbox row of an event as the statement reads it. */
+const outboxRowOf = (e: OutboxEventRow): OutboxRow => ({
+  eventId: e.event_id,
+  subject: e.subject,
+  payload: e.payload,
+  headers: e.headers,
+});
+
 /** A row the statements answer: an order's count (n, order_count), or an outbox row written (id, event_id). */
 interface Answer {
   n: number | null;
@@ -136,8 +133,9 @@ interface InputRow {
 }
 
 /**
- * Writes new orders through the raw postgres-js pool: named prepared statements (parsed
- * and planned once per connection) and no drizzle query building on the hot path. Every
+ * Writes new orders in statements of their own (the kit's `unitOfWork.statement`): named
+ * prepared statements (parsed and planned once per connection), no drizzle query building
+ * on the hot path. Every
  * parameter is sent as text and cast in SQL, so the client's serializers (which drizzle
  * changes for timestamps and JSON) do not matter.
  *
@@ -149,9 +147,8 @@ interface InputRow {
  * again one by one, so a bad order fails alone.
  */
 export function orderIntake({
-  sql,
+  unitOfWork,
   service,
-  handOff,
   // One: the orders that arrive while a statement runs make the next one bigger. Measured at
   // saturation (POST /orders alone, 32 connections): 2,470 requests/s with 4, 2,997 with 2,
   // 3,488 with 1, the CPU per request 0.65 -> 0.53 -> 0.45 ms (ordering and its PostgreSQL).
@@ -159,7 +156,6 @@ export function orderIntake({
   maxBatchOrders = 64,
   maxBatchLines = 1000,
 }: IntakeOptions): OrderIntake {
-  const prepared = { prepare: true } as const;
   const queue: Waiting[] = [];
   let inFlight = 0;
 
@@ -170,31 +166,36 @@ export function orderIntake({
     created_at: order.createdAt.toISOString(),
     updated_at: order.updatedAt.toISOString(),
     lines: order.lines.map((l, position) => ({ ...l, position })),
-    events: events.map(({ atOrderCount, contract, payload }, k) => {
-      // The messaging kit's row (validated, CloudEvents headers, trace context), in the
-      // column names the statement reads.
-      const { eventId, subject, headers } = outboxRow(service, contract, payload);
-      return { k, event_id: eventId, subject, payload, headers, at_order_count: atOrderCount ?? null };
-    }),
+    // The messaging kit's rows (validated, CloudEvents headers, trace context), in the
+    // column names the statement reads.
+    events: events
+      .flatMap(({ atOrderCount, contract, payload }) =>
+        outboxRowsOf(service, contract, payload).map((row) => ({ row, at: atOrderCount ?? null })),
+      )
+      .map(({ row, at }, k) => ({
+        k,
+        event_id: row.eventId,
+        subject: row.subject,
+        payload: row.payload,
+        headers: row.headers,
+        at_order_count: at,
+      })),
   });
 
   async function write(batch: Waiting[]): Promise<void> {
     let rows: Answer[];
     try {
-      rows = await sql.unsafe(PLACE, [JSON.stringify(batch.map((w, n) => ({ n, ...w.row })))], prepared);
+      // The kit hands the rows written to the relay before answering: the events are on
+      // their way to the broker before a client can act on a 202 (cancel the order).
+      rows = await unitOfWork.statement<Answer>(
+        { text: PLACE, params: [JSON.stringify(batch.map((w, n) => ({ n, ...w.row })))] },
+        batch.flatMap((w) => w.row.events.map(outboxRowOf)),
+      );
     } catch (err) {
       if (batch.length === 1 || isDatabaseUnavailable(err)) for (const w of batch) w.reject(err);
       else await Promise.all(batch.map((w) => write([w])));
       return;
     }
-    // Before the 202s: the events are on their way to the broker before a client can act on
-    // an answer (cancel the order).
-    handOff(
-      rowsWritten(
-        batch.flatMap((w) => w.row.events),
-        rows,
-      ),
-    );
     const counts = new Map(rows.filter((r) => r.n !== null).map((r) => [r.n, r.order_count]));
     batch.forEach((w, n) => {
       const orderCount = counts.get(n);
@@ -202,19 +203,6 @@ export function orderIntake({
         w.reject(new Error(`order ${w.row.order_id} was not written`));
       else w.resolve({ placed: true, orderCount });
     });
-  }
-
-  /** The outbox rows a statement wrote (of `events`, an order's events meant for another count are not). */
-  function rowsWritten(events: OutboxEventRow[], answered: Answer[]): CommittedRow[] {
-    return committedRows(
-      events.map((e) => ({
-        eventId: e.event_id,
-        subject: e.subject,
-        payload: e.payload,
-        headers: e.headers,
-      })),
-      answered,
-    );
   }
 
   function takeBatch(): Waiting[] {
@@ -240,7 +228,11 @@ export function orderIntake({
   }
 
   async function earlierAnswer(key: string): Promise<StoredAnswer | undefined> {
-    const [row] = await sql.unsafe(EARLIER, [key], prepared);
+    const [row] = await unitOfWork.statement<{
+      request_hash: string;
+      status_code: number;
+      response: Record<string, unknown>;
+    }>({ text: EARLIER, params: [key] }, []);
     if (!row) return undefined;
     return { requestHash: row.request_hash, statusCode: row.status_code, response: row.response };
   }
@@ -259,10 +251,12 @@ export function orderIntake({
     // Twice at most: the holder's row can vanish between our claim and our read only if
     // it was purged in between, and then our second claim wins.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const answered: Answer[] = await sql.unsafe(PLACE_CLAIMING, params, prepared);
+      const answered = await unitOfWork.statement<Answer>(
+        { text: PLACE_CLAIMING, params },
+        row.events.map(outboxRowOf),
+      );
       const placed = answered.find((r) => r.n !== null);
       if (placed) {
-        handOff(rowsWritten(row.events, answered));
         return { placed: true, orderCount: placed.order_count as number };
       }
       const earlier = await earlierAnswer(key);

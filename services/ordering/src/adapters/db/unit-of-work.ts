@@ -1,43 +1,32 @@
-import type { Contract, EventOf } from "@stockflow/contracts";
-import type { CommittedRow } from "@stockflow/messaging";
+import type { UnitOfWork as KitUnitOfWork } from "@stockflow/messaging";
 import type { Transaction, UnitOfWork } from "../../app/ports.js";
 import { customerRepository } from "./customer-repository.js";
 import type { Executor } from "./executor.js";
-import { orderIntake, poolOf } from "./order-intake.js";
+import { orderIntake } from "./order-intake.js";
 import { orderRepository } from "./order-repository.js";
 
-/** The part of the messaging kit's outbox the unit of work uses. */
-export interface OutboxWriter {
-  enqueue<C extends Contract>(tx: Executor, contract: C, payload: EventOf<C>): Promise<string>;
-}
-
 export interface OrderingUnitOfWork extends UnitOfWork {
-  /** The repositories over a transaction someone else opened (the message consumer's). */
+  /** The repositories over a transaction of the kit's unit of work (the message consumer's). */
   bind(tx: Executor): Transaction;
 }
 
 export interface UnitOfWorkDeps {
-  /** The service's drizzle database (not a transaction): new orders go through its pool. */
+  /** The service's drizzle database (reads outside a transaction). */
   db: Executor;
-  outbox: OutboxWriter;
-  /**
-   * Hands the outbox rows of new orders to this process's relay once they are committed (its
-   * `handOff()`): they are written without a NOTIFY (see order-intake.ts).
-   */
-  handOff: (rows: CommittedRow[]) => void;
+  /** The messaging kit's unit of work: transactions, statements and the outbox. */
+  unitOfWork: KitUnitOfWork;
 }
 
-export function createUnitOfWork({ db, outbox, handOff }: UnitOfWorkDeps): OrderingUnitOfWork {
-  const pool = poolOf(db);
+export function createUnitOfWork({ db, unitOfWork }: UnitOfWorkDeps): OrderingUnitOfWork {
   const bind = (tx: Executor): Transaction => ({
     orders: orderRepository(tx),
     customers: customerRepository(tx),
-    events: { enqueue: (contract, payload) => outbox.enqueue(tx, contract, payload) },
+    events: { enqueue: (contract, payload) => unitOfWork.outbox.enqueue(tx, contract, payload) },
   });
   return {
     bind,
-    run: (work) => db.transaction((tx) => work(bind(tx))),
+    run: (work) => unitOfWork.transaction((tx) => work(bind(tx))),
     read: (work) => work({ orders: orderRepository(db), customers: customerRepository(db) }),
-    intake: orderIntake({ sql: pool, service: "ordering", handOff }),
+    intake: orderIntake({ unitOfWork, service: "ordering" }),
   };
 }

@@ -1,4 +1,4 @@
-import type { DbOrTx, Outbox } from "@stockflow/messaging";
+import type { DbOrTx, UnitOfWork as KitUnitOfWork, Outbox } from "@stockflow/messaging";
 import type { UnitOfWork, Work } from "../../app/ports.js";
 import type { Queries } from "../../app/queries.js";
 import { batchRepository } from "./batch-repository.js";
@@ -13,9 +13,10 @@ export function workOn(tx: DbOrTx, outbox: Outbox): Work {
   };
 }
 
-export function createUnitOfWork(db: DbOrTx, outbox: Outbox): UnitOfWork {
+/** Units of work over the messaging kit's: its transactions, its outbox. */
+export function createUnitOfWork(kit: Pick<KitUnitOfWork, "transaction" | "outbox">): UnitOfWork {
   return {
-    run: (fn) => db.transaction((tx) => fn(workOn(tx, outbox))),
+    run: (fn) => kit.transaction((tx) => fn(workOn(tx, kit.outbox))),
   };
 }
 

@@ -1,0 +1,76 @@
+import { customerBecameVipV1 } from "@stockflow/contracts";
+import { createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CommittedRow } from "../src/index.js";
+import { OUTBOX_CHANNEL } from "../src/outbox/statements.js";
+import { createUnitOfWork, type PublishOrder } from "../src/unit-of-work.js";
+import { openTestDb } from "./support.js";
+
+let pg: TestDatabase;
+let h: Awaited<ReturnType<typeof openTestDb>>;
+let notified = 0;
+
+beforeAll(async () => {
+  pg = await createTestDatabase("messaging_uow");
+  h = await openTestDb(pg.url);
+  await h.sql.listen(OUTBOX_CHANNEL, () => notified++);
+});
+
+afterAll(async () => {
+  await h?.sql.end();
+  await pg?.drop();
+});
+
+const vip = (customerId: string) => ({ customerId, orderCount: 3 });
+
+function unitOfWork(publishOrder: PublishOrder) {
+  const handedOff: CommittedRow[][] = [];
+  return {
+    handedOff,
+    uow: createUnitOfWork({ service: "ordering", db: h.db, publishOrder, handOff: (r) => handedOff.push(r) }),
+  };
+}
+
+describe("the kit's unit of work", () => {
+  it("in commit order, hands a committed transaction's rows to the relay, with their ids, and no NOTIFY", async () => {
+    const { uow, handedOff } = unitOfWork("commit");
+    const before = notified;
+    const committed: string[] = [];
+    await uow.transaction(async (tx) => {
+      uow.afterCommit(tx, () => committed.push("after"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-1"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-2"));
+    });
+    expect(committed).toEqual(["after"]);
+    expect(handedOff).toHaveLength(1);
+    const stored = await h.sql<{ id: string }[]>`
+      select id::text from outbox where payload->>'customerId' like 'c-commit-%' order by id`;
+    expect(handedOff[0]!.map((r) => r.id)).toEqual(stored.map((r) => r.id));
+    expect(notified).toBe(before);
+  });
+
+  it("in outbox order, hands nothing over: the NOTIFY at commit wakes the relays", async () => {
+    const { uow, handedOff } = unitOfWork("outbox");
+    const before = notified;
+    await uow.transaction((tx) => uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox")));
+    await waitFor(() => notified > before, { message: "the NOTIFY" });
+    expect(handedOff).toEqual([]);
+  });
+
+  it("hands nothing over and runs no afterCommit when the transaction rolls back", async () => {
+    const { uow, handedOff } = unitOfWork("commit");
+    let ran = false;
+    await expect(
+      uow.transaction(async (tx) => {
+        uow.afterCommit(tx, () => {
+          ran = true;
+        });
+        await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-rollback"));
+        throw new Error("no");
+      }),
+    ).rejects.toThrow("no");
+    expect(handedOff).toEqual([]);
+    expect(ran).toBe(false);
+    expect(uow.afterCommit(h.db, () => {})).toBe(false);
+  });
+});
