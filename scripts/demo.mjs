@@ -69,9 +69,9 @@ async function main() {
   show("202", placed.json);
   if (placed.traceId) show("trace id", placed.traceId);
 
-  say("Allocation prefers stock on hand");
+  say("Allocation prefers stock on hand (the storefront waits for it: GET /orders/:id?wait=10000)");
   const allocated = await until("the order to be allocated", async () => {
-    const { json } = await call("GET", `${ORDERING}/orders/${orderId}`);
+    const { json } = await call("GET", `${ORDERING}/orders/${orderId}?wait=10000`);
     return json.status === "allocated" ? json : undefined;
   });
   show("order", { status: allocated.status, lines: allocated.lines });

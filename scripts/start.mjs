@@ -203,8 +203,12 @@ async function main() {
     say(
       `  ${c.name.padEnd(10)} http://127.0.0.1:${c.port}  (docs: /docs, health: /readyz, metrics: /metrics)`,
     );
+  const warehouse = children.find((c) => c.name === "warehouse");
+  if (warehouse) say(`  staff console: http://127.0.0.1:${warehouse.port}/console`);
+  // A token given in the environment is the operator's secret: it is not printed.
   if (!process.env.WAREHOUSE_STAFF_TOKEN)
     say("  warehouse staff token: dev-staff-token (set WAREHOUSE_STAFF_TOKEN to change it)");
+  else say("  warehouse staff token: the value of WAREHOUSE_STAFF_TOKEN");
   say("try `pnpm demo` in another terminal; Ctrl-C stops everything");
 
   let stopping = false;

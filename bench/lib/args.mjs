@@ -8,6 +8,8 @@
  *   --window <s>       seconds per step
  *   --prefill <n>      write n historical orders into the databases before the run (README)
  *   --latency <rate>   only the latency phase, at that rate (a quick A/B), --runs <n> times
+ *   --tracing <mode>   both (default: steps and latency with every span exported, then again
+ *                      without), on, or off (spans made but exported nowhere)
  */
 export function parseArgs(argv) {
   const opts = {
@@ -20,6 +22,7 @@ export function parseArgs(argv) {
     prefill: 0,
     latencyOnly: 0,
     runs: 1,
+    tracing: "both",
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -43,7 +46,11 @@ export function parseArgs(argv) {
       if (!Number.isInteger(opts.prefill)) throw new Error(`${a}: expected a whole number of orders`);
     } else if (a === "--latency") opts.latencyOnly = positive(a, next());
     else if (a === "--runs") opts.runs = positive(a, next());
-    else if (a === "--help" || a === "-h") opts.help = true;
+    else if (a === "--tracing") {
+      opts.tracing = next();
+      if (!["both", "on", "off"].includes(opts.tracing))
+        throw new Error(`${a}: expected both, on or off, got ${opts.tracing}`);
+    } else if (a === "--help" || a === "-h") opts.help = true;
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   for (const s of opts.cpuProf) {
@@ -69,10 +76,8 @@ export function planOf(opts) {
     /** Longest a step's orders may take to all read `allocated` after its window. */
     drainTimeoutS: quick ? 10 : 20,
     latencyS: quick ? 5 : 15,
-    /** Share of the latency phase's orders also polled through GET /orders/:id. */
-    // 10%: the polls (every 2 ms until `allocated`) are load on ordering too; a larger share
-    // measured mostly what the probe itself cost.
-    getSample: 0.1,
+    /** Share of the latency phase's orders a storefront waits for with GET /orders/:id?wait=: all. */
+    storefrontShare: 1,
     postAloneS: quick ? 4 : 10,
     postAloneMax: quick ? 6000 : 20_000,
     consumerAloneMaxS: quick ? 20 : 60,

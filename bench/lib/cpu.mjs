@@ -15,6 +15,25 @@ export function cpuMsOf(pid) {
   }
 }
 
+/**
+ * Time a process's threads spent runnable but waiting for a CPU (the run queue), in ms, from
+ * /proc/<pid>/task/<tid>/schedstat (on CPU ns, waiting ns, timeslices); undefined once gone.
+ * On a shared machine this is the part of a hop's latency that is other processes' fault.
+ */
+export function runQueueMsOf(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
+      } catch {}
+    }
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 function cmdlines() {
   const out = [];
   for (const d of readdirSync("/proc")) {
@@ -32,19 +51,22 @@ function cmdlines() {
  * database (their process title names the database). Differences of two snapshots divided
  * by the orders in between give CPU ms per order.
  */
-export function cpuSnapshot({ pids, natsPort, databases }) {
+export function cpuSnapshot({ pids, natsPort, databases }, measure = cpuMsOf) {
   const snap = {};
-  for (const [name, pid] of Object.entries(pids)) if (pid) snap[name] = cpuMsOf(pid) ?? 0;
+  for (const [name, pid] of Object.entries(pids)) if (pid) snap[name] = measure(pid) ?? 0;
   const procs = cmdlines();
   const nats = procs.find((p) => p.cmd.startsWith("nats-server") && p.cmd.includes(` -p ${natsPort} `));
-  if (nats) snap.nats = cpuMsOf(nats.pid) ?? 0;
+  if (nats) snap.nats = measure(nats.pid) ?? 0;
   for (const [name, db] of Object.entries(databases)) {
     snap[`pg:${name}`] = procs
       .filter((p) => p.cmd.startsWith("postgres: ") && p.cmd.includes(` ${db} `))
-      .reduce((sum, p) => sum + (cpuMsOf(p.pid) ?? 0), 0);
+      .reduce((sum, p) => sum + (measure(p.pid) ?? 0), 0);
   }
   return snap;
 }
+
+/** cpuSnapshot's parts, measured by the time they waited in the run queue instead. */
+export const runQueueSnapshot = (parts) => cpuSnapshot(parts, runQueueMsOf);
 
 /** CPU ms per order of each part between two snapshots (a part that restarted counts from 0). */
 export function cpuPerOrder(before, after, orders) {

@@ -23,8 +23,10 @@ export function render(r) {
     const tables = [...new Set(dbs.flatMap((db) => Object.keys(p.rows[db])))].sort();
     out.push(table([["table", ...dbs], ...tables.map((t) => [t, ...dbs.map((db) => p.rows[db][t])])]));
   }
-  out.push("", "== steps (offered rate -> every order allocated?) ==");
-  out.push(
+  const passes = [[r.tracing ?? "on", r.steps, r.latency]];
+  if (r.untraced) passes.push(["off", r.untraced.steps, r.untraced.latency]);
+  const stepsOf = (label, steps) => [
+    `== steps, tracing ${label} (offered rate -> every order allocated?) ==`,
     table([
       [
         "offered/s",
@@ -36,9 +38,10 @@ export function render(r) {
         "max backlog",
         "drain ms",
         "to-bus p50/p95/p99 ms",
+        "spans/order",
         "verdict",
       ],
-      ...r.steps.map((s) => [
+      ...steps.map((s) => [
         s.offeredRate,
         s.acceptedPerS,
         s.notOffered,
@@ -48,21 +51,64 @@ export function render(r) {
         s.maxBacklog,
         s.drainMs,
         ms(s.toBus),
+        s.spans?.perOrder,
         s.pass ? "sustained" : `no: ${s.why}`,
       ]),
     ]),
-  );
+  ];
+  for (const [label, steps] of passes) out.push("", ...stepsOf(label, steps));
   const lat = r.latency;
+  const off = r.untraced;
+  const offLat = off?.latency;
+  const cost =
+    r.sustained?.ordersPerS && off?.sustained?.ordersPerS
+      ? `${Math.round((1 - r.sustained.ordersPerS / off.sustained.ordersPerS) * 100)}% of the rate without`
+      : undefined;
+  const both = (name, on, untraced) => [name, on, off ? untraced : "-"];
+  const waited = (l) =>
+    l?.storefront
+      ? `${l.storefront.waited} waited, ${l.storefront.notAllocated} not seen allocated, ${l.storefront.askedAgain} asked again, ${l.storefront.errors} errors`
+      : undefined;
   const rows = [
-    ["figure", "value"],
-    ["1. sustained end-to-end (orders/s, every order allocated)", r.sustained?.ordersPerS ?? "none"],
-    ["2. latency run: offered orders/s (50% of sustained)", lat?.offeredRate],
-    ["   POST -> 202 p50/p95/p99 ms", ms(lat?.post)],
-    ["   202 -> line_allocated on the bus p50/p95/p99 ms", ms(lat?.toBus)],
-    ["     of which 202 -> order_placed on the bus", ms(lat?.toPlaced)],
-    ["     and order_placed -> line_allocated", ms(lat?.placedToBus)],
-    ["   POST sent -> line_allocated on the bus (the client's whole wait)", ms(lat?.sentToBus)],
-    [`   202 -> GET /orders/:id allocated p50/p95/p99 ms (${lat?.toGet?.n ?? 0} sampled)`, ms(lat?.toGet)],
+    [
+      "figure",
+      `tracing ${r.tracing ?? "on"}${r.tracing === "off" ? "" : " (every span exported over OTLP)"}`,
+      "tracing off",
+    ],
+    both(
+      "1. sustained end-to-end (orders/s, every order allocated)",
+      r.sustained?.ordersPerS ?? "none",
+      off?.sustained?.ordersPerS ?? "none",
+    ),
+    ["   what tracing costs", cost, ""],
+    both("2. latency run: offered orders/s (50% of sustained)", lat?.offeredRate, offLat?.offeredRate),
+    both(
+      "   storefront: POST sent -> GET ?wait= answers allocated p50/p95/p99 ms",
+      ms(lat?.storefront),
+      ms(offLat?.storefront),
+    ),
+    both("     the same from the 202", ms(lat?.storefront?.from202), ms(offLat?.storefront?.from202)),
+    both(
+      "     line_allocated on the bus -> ordering applies it",
+      ms(lat?.storefront?.busToApplied),
+      ms(offLat?.storefront?.busToApplied),
+    ),
+    both(
+      "     ordering applied it -> GET ?wait= answers",
+      ms(lat?.storefront?.appliedToAnswer),
+      ms(offLat?.storefront?.appliedToAnswer),
+    ),
+    both("     storefront waits", waited(lat), waited(offLat)),
+    both("   POST -> 202 p50/p95/p99 ms", ms(lat?.post), ms(offLat?.post)),
+    both(
+      "   POST sent -> line_allocated on the bus p50/p95/p99 ms",
+      ms(lat?.sentToBus),
+      ms(offLat?.sentToBus),
+    ),
+    both("   202 -> line_allocated on the bus", ms(lat?.toBus), ms(offLat?.toBus)),
+    both("     of which 202 -> order_placed on the bus", ms(lat?.toPlaced), ms(offLat?.toPlaced)),
+    both("     and order_placed -> line_allocated", ms(lat?.placedToBus), ms(offLat?.placedToBus)),
+    both("   spans exported per order (storefront GETs included)", lat?.spans?.perOrder, "-"),
     ["3. POST /orders alone (allocation stopped): req/s", r.postAlone?.requestsPerS],
     [
       "   p50 / p99 ms, non-2xx",
@@ -104,8 +150,10 @@ export function render(r) {
   ]);
   out.push("", "== figures ==", table(rows));
   const cpuRows = [
-    ...r.steps.map((st) => [`step ${st.offeredRate}/s (per order)`, st.cpuMsPerOrder]),
-    ["latency run (per order)", r.latency?.cpuMsPerOrder],
+    ...passes.flatMap(([label, steps, l]) => [
+      ...steps.map((st) => [`tracing ${label}: step ${st.offeredRate}/s (per order)`, st.cpuMsPerOrder]),
+      [`tracing ${label}: latency run (per order)`, l?.cpuMsPerOrder],
+    ]),
     ["POST alone (per request)", r.postAlone?.cpuMsPerRequest],
     ["consumer alone (per event)", r.consumerAlone?.cpuMsPerEvent],
   ].filter(([, c]) => c);
@@ -119,6 +167,7 @@ export function render(r) {
       "pg:warehouse",
       "nats",
       "driver",
+      "otlp",
       "total",
     ];
     out.push(
@@ -126,10 +175,24 @@ export function render(r) {
       "== CPU ms per order (user+system from /proc; PostgreSQL = the backends of each service's database) ==",
     );
     out.push(table([["phase", ...parts], ...cpuRows.map(([name, c]) => [name, ...parts.map((k) => c[k])])]));
+    const waitRows = passes
+      .map(([label, , l]) => [`tracing ${label}: latency run (per order)`, l?.runQueueMsPerOrder])
+      .filter(([, c]) => c);
+    if (waitRows.length) {
+      out.push(
+        "",
+        "== run-queue wait ms per order (runnable, waiting for a CPU: /proc/<pid>/task/*/schedstat; the machine's other load shows here) ==",
+      );
+      out.push(
+        table([["phase", ...parts], ...waitRows.map(([name, c]) => [name, ...parts.map((k) => c[k])])]),
+      );
+    }
   }
   const commitRows = [
-    ...r.steps.map((st) => [`step ${st.offeredRate}/s (per order)`, st.commitsPerOrder]),
-    ["latency run (per order)", r.latency?.commitsPerOrder],
+    ...passes.flatMap(([label, steps, l]) => [
+      ...steps.map((st) => [`tracing ${label}: step ${st.offeredRate}/s (per order)`, st.commitsPerOrder]),
+      [`tracing ${label}: latency run (per order)`, l?.commitsPerOrder],
+    ]),
     ["consumer alone (per event)", r.consumerAlone?.commitsPerEvent],
   ].filter(([, c]) => c);
   if (commitRows.length) {
@@ -179,8 +242,8 @@ export function render(r) {
       ...Object.entries(r.memory.services).map(([name, m]) => [
         name,
         mb(m.atStart),
-        mb(m.sustainedStart),
-        mb(m.sustainedEnd),
+        mb(m[`latencyStart:${r.tracing ?? "on"}`]),
+        mb(m[`latencyEnd:${r.tracing ?? "on"}`]),
         r.soak ? mb(m.soakStart) : "",
         r.soak ? mb(m.soakEnd) : "",
         mb(m.peak),

@@ -1,9 +1,47 @@
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestDatabase, freePort, startNatsServer } from "@stockflow/testkit";
 import { SERVICES } from "./build.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The OTLP receiver (otlp-sink.mjs) as a process of its own, as a collector would be: the
+ * services' span export crosses a socket to another process, which parses every request.
+ */
+async function startOtlpSink() {
+  const child = fork(join(here, "otlp-sink.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const url = await new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m.url));
+    child.once("exit", (code) => reject(new Error(`otlp sink exited (${code})`)));
+  });
+  return {
+    url,
+    pid: child.pid,
+    stats: () =>
+      new Promise((resolve) => {
+        child.once("message", (m) => resolve(m.stats));
+        child.send({ cmd: "stats" });
+      }),
+    async dispose() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+/** The services' tracing settings: every span exported over OTLP to `sinkUrl`, or made and dropped. */
+function tracingEnv(sinkUrl) {
+  return sinkUrl
+    ? { OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl }
+    : // Spans are still made (traceparent on events) but exported nowhere.
+      { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "" };
+}
 
 /** RSS figures of a process from /proc, in MB; undefined once it has exited. */
 export function memoryOf(pid) {
@@ -21,6 +59,7 @@ export function memoryOf(pid) {
  * startServiceProcess, because the bench reads /proc/<pid> for its memory).
  */
 function serviceProcess({ name, root, env, port, nodeArgs, log }) {
+  // Read at each start, so the stack can restart a service with other settings (tracing).
   let child;
   let output = "";
   /** Highest VmHWM of every incarnation (a restart resets the kernel's own peak). */
@@ -58,7 +97,7 @@ function serviceProcess({ name, root, env, port, nodeArgs, log }) {
     async start(timeoutMs = 60_000) {
       child = spawn(process.execPath, [...nodeArgs, join(root, "services", name, "dist", "main.js")], {
         cwd: root,
-        env: { ...process.env, ...env, PORT: String(port) },
+        env: { ...process.env, ...svc.env, PORT: String(port) },
         stdio: ["ignore", "pipe", "pipe"],
       });
       const keep = (d) => {
@@ -75,7 +114,8 @@ function serviceProcess({ name, root, env, port, nodeArgs, log }) {
     /** Memory now, and the peak over every incarnation so far. */
     memory() {
       const m = child && svc.isRunning() ? memoryOf(child.pid) : undefined;
-      if (m) peakMb = Math.max(peakMb, m.hwmMb);
+      // An exiting process's status has no VmHWM (NaN), which would stick in the peak.
+      if (m && Number.isFinite(m.hwmMb)) peakMb = Math.max(peakMb, m.hwmMb);
       return { rssMb: m?.rssMb, peakMb };
     },
     /** SIGTERM (graceful: the service drains and flushes its outbox); SIGKILL after 30 s. */
@@ -98,15 +138,17 @@ function serviceProcess({ name, root, env, port, nodeArgs, log }) {
     },
     logs: () => output,
     stopping: false,
+    env,
   };
   return svc;
 }
 
 /**
  * The whole stack on loopback: a private nats-server, a fresh database per service on the
- * machine's PostgreSQL, and the three services from their dist/main.js.
+ * machine's PostgreSQL, the OTLP receiver process, and the three services from their
+ * dist/main.js, exporting every span to the receiver when `tracing` (see `restartAll`).
  */
-export async function startStack({ root, cpuProf = [], log }) {
+export async function startStack({ root, cpuProf = [], log, tracing = true }) {
   const cleanups = [];
   const staffToken = `bench-${randomBytes(12).toString("hex")}`;
   const services = {};
@@ -121,6 +163,8 @@ export async function startStack({ root, cpuProf = [], log }) {
   try {
     const nats = await startNatsServer();
     cleanups.push(() => nats.dispose());
+    const otlp = await startOtlpSink();
+    cleanups.push(() => otlp.dispose());
     const databases = {};
     for (const name of SERVICES) {
       const db = await createTestDatabase(`bench_${name}`);
@@ -148,14 +192,29 @@ export async function startStack({ root, cpuProf = [], log }) {
           WAREHOUSE_STAFF_TOKEN: staffToken,
           LOG_LEVEL: "warn",
           RATE_LIMIT_PER_MINUTE: "0",
-          // Spans are still made (traceparent on events) but exported nowhere.
-          OTEL_TRACES_EXPORTER: "none",
-          OTEL_EXPORTER_OTLP_ENDPOINT: "",
+          ...tracingEnv(tracing ? otlp.url : undefined),
         },
       });
     }
     await Promise.all(SERVICES.map((n) => services[n].start()));
-    return { nats, databases, services, staffToken, dispose };
+    const stack = {
+      nats,
+      databases,
+      services,
+      staffToken,
+      otlp,
+      tracing,
+      dispose,
+      /** Stops the three services (SIGTERM, drained) and starts them again, tracing on or off. */
+      async restartAll({ tracing: on }) {
+        await Promise.all(Object.values(services).map((s) => s.stop()));
+        for (const s of Object.values(services))
+          s.env = { ...s.env, ...tracingEnv(on ? otlp.url : undefined) };
+        await Promise.all(Object.values(services).map((s) => s.start()));
+        stack.tracing = on;
+      },
+    };
+    return stack;
   } catch (err) {
     await dispose();
     throw err;

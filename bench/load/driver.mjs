@@ -14,7 +14,7 @@ const LINE_ALLOCATED = "allocation.line_allocated.v1";
 const ORDER_PLACED = "ordering.order_placed.v1";
 
 const state = {
-  /** orderId -> { t202, tBus?, tGet?, sampled } for the phase running now. */
+  /** orderId -> { tSent, t202, tBus?, tStorefront?, storefront } for the phase running now. */
   current: new Map(),
   /** line_allocated seen before its order's 202 arrived (orderId -> time). */
   early: new Map(),
@@ -36,6 +36,7 @@ let cfg;
 let nc;
 let posts;
 let gets;
+let waits;
 
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -76,7 +77,6 @@ function onLineAllocated(_err, msg) {
   }
   o.tBus = t;
   state.currentAllocated++;
-  if (o.sampled) void pollUntilAllocated(orderId, o);
 }
 
 /** The first hop: ordering's relay published the order (202 -> order_placed on the bus). */
@@ -89,24 +89,46 @@ function onOrderPlaced(_err, msg) {
   else if (o.tPlaced === undefined) o.tPlaced = t;
 }
 
-/** After the bus said so, how soon GET /orders/:id says `allocated` too (2 ms polls, 5 s at most). */
-async function pollUntilAllocated(orderId, o) {
-  const deadline = now() + 5000;
+/** Longest a storefront asks ordering to hold its GET (the contract's most). */
+const WAIT_MS = 30_000;
+
+/**
+ * The storefront's view: right after the 202, GET /orders/:id?wait=30000, asked again while
+ * it answers `pending` (its time was up), until it says anything else; the time of the
+ * answer that says `allocated` is kept.
+ */
+async function waitAsStorefront(orderId, o) {
+  const deadline = now() + 2 * WAIT_MS;
   while (now() < deadline) {
     try {
-      const { statusCode, body } = await gets.request({ method: "GET", path: `/orders/${orderId}` });
+      const { statusCode, body } = await waits.request({
+        method: "GET",
+        path: `/orders/${orderId}?wait=${WAIT_MS}`,
+        headersTimeout: WAIT_MS + 10_000,
+        bodyTimeout: WAIT_MS + 10_000,
+      });
       const view = await body.json();
-      if (statusCode === 200 && view.status === "allocated") {
-        o.tGet = now();
+      if (statusCode === 200 && view.status !== "pending") {
+        if (view.status === "allocated") {
+          o.tStorefront = now();
+          // ordering's clock when its consumer applied the allocation (the order's updatedAt,
+          // set in the handler before its commit), on this process's performance clock.
+          o.tApplied = o.tSent + (Date.parse(view.updatedAt) - o.wallSent);
+        }
+        o.storefrontAnswer = view.status;
         return;
       }
-    } catch {}
-    await sleep(2);
+      o.storefrontAgain = (o.storefrontAgain ?? 0) + 1;
+    } catch {
+      o.storefrontErrors = (o.storefrontErrors ?? 0) + 1;
+      await sleep(10);
+    }
   }
 }
 
-async function placeOrder(stats, sampleShare) {
+async function placeOrder(stats, storefrontShare) {
   const t = now();
+  const wallSent = Date.now();
   try {
     const { statusCode, body } = await posts.request({
       method: "POST",
@@ -126,7 +148,8 @@ async function placeOrder(stats, sampleShare) {
     stats.postLatency.push(t202 - t);
     stats.ok++;
     const { orderId } = JSON.parse(text);
-    const o = { tSent: t, t202, sampled: Math.random() < sampleShare };
+    const o = { tSent: t, wallSent, t202, storefront: Math.random() < storefrontShare };
+    if (o.storefront) o.waiting = waitAsStorefront(orderId, o);
     const placed = state.earlyPlaced.get(orderId);
     if (placed !== undefined) {
       state.earlyPlaced.delete(orderId);
@@ -138,7 +161,6 @@ async function placeOrder(stats, sampleShare) {
       o.tBus = early;
       state.currentAllocated++;
       stats.busBefore202++;
-      if (o.sampled) void pollUntilAllocated(orderId, o);
     }
     state.current.set(orderId, o);
   } catch (err) {
@@ -151,9 +173,11 @@ async function placeOrder(stats, sampleShare) {
  * Offers `rate` orders/s for `seconds` (open loop: requests are sent on schedule, not when
  * the previous answer comes back), with at most `maxInFlight` outstanding; an order due
  * while that many are outstanding is not sent and counted as `notOffered`. Then waits
- * (at most `drainTimeoutS`) until every accepted order was seen allocated on the bus.
+ * (at most `drainTimeoutS`) until every accepted order was seen allocated on the bus. A
+ * `storefrontShare` of the orders are also waited for as a storefront would, through
+ * GET /orders/:id?wait= right after their 202 (not counted in `maxInFlight`).
  */
-async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFlight = 256 }) {
+async function runRate({ rate, seconds, drainTimeoutS, storefrontShare = 0, maxInFlight = 256 }) {
   const total = Math.max(1, Math.round(rate * seconds));
   state.current = new Map();
   state.early.clear();
@@ -180,7 +204,7 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
         }
         sent++;
         inFlight++;
-        const p = placeOrder(stats, getSample).finally(() => {
+        const p = placeOrder(stats, storefrontShare).finally(() => {
           inFlight--;
           pending.delete(p);
         });
@@ -202,16 +226,15 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
   while (allocatedNow() < stats.ok && now() < drainDeadline) await sleep(20);
   const allocated = allocatedNow();
   const drainMs = now() - drainStart;
-  // Sampled GET polls still running finish within their own 5 s bound.
-  if (getSample > 0) {
-    const deadline = now() + 6000;
-    while (now() < deadline && [...state.current.values()].some((o) => o.sampled && o.tBus && !o.tGet)) {
-      await sleep(20);
-    }
-  }
+  // The storefronts' waits end with the allocation (or after two of their 30 s waits).
+  const storefronts = [...state.current.values()].filter((o) => o.storefront);
+  await Promise.race([Promise.allSettled(storefronts.map((o) => o.waiting)), sleep(drainTimeoutS * 1000)]);
 
   const toBus = [];
-  const toGet = [];
+  const storefront = [];
+  const storefrontFrom202 = [];
+  const busToApplied = [];
+  const appliedToAnswer = [];
   const toPlaced = [];
   const placedToBus = [];
   const sentToBus = [];
@@ -221,8 +244,14 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
     if (o.tPlaced !== undefined && o.tBus !== undefined)
       placedToBus.push(Math.max(0, o.tBus - Math.max(o.tPlaced, o.t202)));
     if (o.tBus !== undefined) toBus.push(Math.max(0, o.tBus - o.t202));
-    if (o.tGet !== undefined) toGet.push(Math.max(0, o.tGet - o.t202));
+    if (o.tStorefront !== undefined) {
+      storefront.push(o.tStorefront - o.tSent);
+      storefrontFrom202.push(o.tStorefront - o.t202);
+      if (o.tBus !== undefined) busToApplied.push(o.tApplied - o.tBus);
+      appliedToAnswer.push(o.tStorefront - o.tApplied);
+    }
   }
+  const count = (key) => storefronts.reduce((n, o) => n + (o[key] ?? 0), 0);
   state.lastOrderIds = [...state.current.keys()];
   return {
     offeredRate: rate,
@@ -249,7 +278,19 @@ async function runRate({ rate, seconds, drainTimeoutS, getSample = 0, maxInFligh
     toPlaced: summary(toPlaced),
     placedToBus: summary(placedToBus),
     sentToBus: summary(sentToBus),
-    toGet: summary(toGet),
+    storefront: {
+      ...summary(storefront),
+      from202: summary(storefrontFrom202),
+      // The last hops, by ordering's clock (ms precision): line_allocated on the bus -> ordering's
+      // consumer applies it (before its commit); applied -> the held GET answers (commit,
+      // NOTIFY, the waiter's read, HTTP).
+      busToApplied: summary(busToApplied),
+      appliedToAnswer: summary(appliedToAnswer),
+      waited: storefronts.length,
+      notAllocated: storefronts.length - storefront.length,
+      askedAgain: count("storefrontAgain"),
+      errors: count("storefrontErrors"),
+    },
   };
 }
 
@@ -372,12 +413,15 @@ async function init(args) {
   nc.subscribe(ORDER_PLACED, { callback: onOrderPlaced });
   posts = new Pool(cfg.orderingUrl, { connections: cfg.connections, pipelining: 1 });
   gets = new Pool(cfg.orderingUrl, { connections: 8, pipelining: 1 });
+  // A held GET keeps its connection: as many as the posts' in-flight cap and more.
+  waits = new Pool(cfg.orderingUrl, { connections: 1024, pipelining: 1 });
   return { ok: true };
 }
 
 async function close() {
   await posts?.close();
   await gets?.close();
+  await waits?.close();
   await nc?.drain();
   return { ok: true };
 }

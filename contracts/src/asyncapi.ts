@@ -73,10 +73,20 @@ export function asyncApiDocument(
     const key = pointerKey(contract.subject);
     const stream = Object.values(streams).find((s) => s.name === contract.stream);
     const messageRef = `#/channels/${key}/messages/${contract.event}`;
-    schemas[contract.subject] = JSON.parse(snapshotText(contract));
+    const successor = contract.deprecated?.supersededBy.subject;
+    const deprecation = successor
+      ? ` Deprecated: superseded by ${successor}, published beside it until nobody reads it.`
+      : "";
+    // JSON Schema's own `deprecated` keyword, which AsyncAPI tools show; the contract's
+    // snapshot stays as it was, since deprecating a version does not change it.
+    schemas[contract.subject] = {
+      ...JSON.parse(snapshotText(contract)),
+      ...(successor ? { deprecated: true } : {}),
+    };
     messages[contract.subject] = {
       name: contract.event,
-      title: `${contract.event} v${contract.major}`,
+      title: `${contract.event} v${contract.major}${successor ? " (deprecated)" : ""}`,
+      ...(successor ? { summary: deprecation.trim() } : {}),
       contentType: "application/json",
       headers: headersOf(contract),
       payload: ref(`#/components/schemas/${key}`),
@@ -84,9 +94,10 @@ export function asyncApiDocument(
     channels[contract.subject] = {
       address: contract.subject,
       title: contract.subject,
-      description: `Stored in stream ${contract.stream} (${stream?.subjects.join(", ") ?? "?"}).`,
+      description: `Stored in stream ${contract.stream} (${stream?.subjects.join(", ") ?? "?"}).${deprecation}`,
       messages: { [contract.event]: ref(`#/components/messages/${key}`) },
       "x-stream": contract.stream,
+      ...(successor ? { "x-deprecated": true, "x-superseded-by": successor } : {}),
     };
     operations[`${contract.producer}.send.${contract.subject}`] = {
       action: "send",

@@ -15,6 +15,26 @@ export interface Contract<S extends TObject = TObject> {
   readonly stream: string;
   readonly schema: S;
   readonly validator: TypeCheck<S>;
+  /** Set on a major version kept only for a deprecation window (see `Deprecation`). */
+  readonly deprecated?: Deprecation;
+}
+
+/**
+ * A major version still published while its readers move to the version that supersedes it.
+ * Producers enqueue the newer version only; the kit writes this one beside it, from
+ * `downcast` (the newer payload as this version says it), in the same transaction.
+ */
+export interface Deprecation {
+  readonly supersededBy: Contract;
+  readonly downcast: (newer: unknown) => unknown;
+}
+
+/** Declares `C` deprecated in favour of `newer`, with how a `newer` event reads in `C`. */
+export function supersededBy<N extends TObject, S extends TObject>(
+  newer: Contract<N>,
+  downcast: (event: Static<N>) => Static<S>,
+): Deprecation {
+  return { supersededBy: newer, downcast: downcast as (newer: unknown) => unknown };
 }
 
 /** The payload type of a contract, derived from its schema. */
@@ -27,6 +47,7 @@ export function defineContract<S extends TObject>(
   event: string,
   major: number,
   schema: S,
+  deprecated?: Deprecation,
 ): Contract<S> {
   return {
     producer,
@@ -36,6 +57,7 @@ export function defineContract<S extends TObject>(
     stream: streamOf(producer),
     schema,
     validator: TypeCompiler.Compile(schema),
+    ...(deprecated ? { deprecated } : {}),
   };
 }
 

@@ -30,3 +30,14 @@ export type StreamName = keyof typeof streams;
 
 /** Subject of a dead letter of `consumer` for a message first published on `subject`. */
 export const dlqSubject = (consumer: string, subject: string): string => `dlq.${consumer}.${subject}`;
+
+/** Whether a NATS subject filter covers `subject`: `*` is one token, `>` the rest (one or more). */
+export function filterCovers(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (const [i, token] of f.entries()) {
+    if (token === ">") return s.length > i;
+    if (token !== "*" && token !== s[i]) return false;
+  }
+  return f.length === s.length;
+}

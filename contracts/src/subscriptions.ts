@@ -5,10 +5,12 @@ import * as warehouse from "./warehouse.js";
 
 /**
  * Which service consumes which contract. Producers are on the contracts themselves; this is
- * the other half of the event flow, documented in the AsyncAPI document.
+ * the other half of the event flow, documented in the AsyncAPI document. During a deprecation
+ * window a service reads one major version of an event, never two (ordering reads
+ * line_allocated v2, warehouse still v1).
  */
 export const subscriptions: Readonly<Record<ServiceName, readonly Contract[]>> = {
-  ordering: [allocation.lineAllocatedV1, allocation.lineDeallocatedV1, allocation.outOfStockV1],
+  ordering: [allocation.lineAllocatedV2, allocation.lineDeallocatedV1, allocation.outOfStockV1],
   allocation: [
     ordering.orderPlacedV1,
     ordering.orderCancelledV1,

@@ -23,6 +23,18 @@ const operationsOf = (subject: string) =>
     .sort();
 
 describe("the AsyncAPI document", () => {
+  it("shows allocation.line_allocated.v1 as deprecated, superseded by v2", () => {
+    const channel = doc.channels["allocation.line_allocated.v1"];
+    expect(channel["x-deprecated"]).toBe(true);
+    expect(channel["x-superseded-by"]).toBe("allocation.line_allocated.v2");
+    expect(channel.description).toContain("Deprecated: superseded by allocation.line_allocated.v2");
+    expect(doc.components.schemas["allocation.line_allocated.v1"].deprecated).toBe(true);
+    expect(doc.components.messages["allocation.line_allocated.v1"].title).toBe(
+      "line_allocated v1 (deprecated)",
+    );
+    expect(doc.channels["allocation.line_allocated.v2"]["x-deprecated"]).toBeUndefined();
+  });
+
   it("is committed as generated from the current contracts", () => {
     expect(committedText, "stale: run pnpm --filter @stockflow/contracts docs").toBe(asyncApiText());
   });
@@ -54,7 +66,9 @@ describe("the AsyncAPI document", () => {
       expect(channel.address).toBe(contract.subject);
       expect(channel["x-stream"]).toBe(contract.stream);
       expect(streams[contract.stream as keyof typeof streams]).toBeDefined();
-      expect(doc.components.schemas[contract.subject]).toEqual(JSON.parse(JSON.stringify(contract.schema)));
+      const { deprecated, ...payload } = doc.components.schemas[contract.subject];
+      expect(payload).toEqual(JSON.parse(JSON.stringify(contract.schema)));
+      expect(deprecated).toBe(contract.deprecated ? true : undefined);
       const message = doc.components.messages[contract.subject];
       expect(message.headers.properties["ce-type"].const).toBe(contract.subject);
       expect(message.headers.properties["ce-source"].const).toBe(`/${contract.producer}`);
@@ -65,30 +79,21 @@ describe("the AsyncAPI document", () => {
   });
 
   it("says which service sends and which receives each event", () => {
-    expect(operationsOf("ordering.order_placed.v1")).toEqual([
-      "allocation.receive.ordering.order_placed.v1",
-      "ordering.send.ordering.order_placed.v1",
-    ]);
-    expect(operationsOf("ordering.order_cancelled.v1")).toEqual([
-      "allocation.receive.ordering.order_cancelled.v1",
-      "ordering.send.ordering.order_cancelled.v1",
-    ]);
-    for (const event of ["batch_registered", "batch_quantity_changed", "shipment_delayed"]) {
-      expect(operationsOf(`warehouse.${event}.v1`)).toEqual([
-        `allocation.receive.warehouse.${event}.v1`,
-        `warehouse.send.warehouse.${event}.v1`,
-      ]);
+    // subject -> [producer, ...consumers]
+    const flows: Record<string, string[]> = {
+      "ordering.order_placed.v1": ["ordering", "allocation"],
+      "ordering.order_cancelled.v1": ["ordering", "allocation"],
+      "warehouse.batch_registered.v1": ["warehouse", "allocation"],
+      "warehouse.batch_quantity_changed.v1": ["warehouse", "allocation"],
+      "warehouse.shipment_delayed.v1": ["warehouse", "allocation"],
+      "allocation.line_allocated.v1": ["allocation", "warehouse"],
+      "allocation.line_allocated.v2": ["allocation", "ordering"],
+      "allocation.line_deallocated.v1": ["allocation", "ordering", "warehouse"],
+      "allocation.out_of_stock.v1": ["allocation", "ordering"],
+    };
+    for (const [subject, [producer, ...consumers]] of Object.entries(flows)) {
+      const expected = [`${producer}.send.${subject}`, ...consumers.map((c) => `${c}.receive.${subject}`)];
+      expect(operationsOf(subject), subject).toEqual(expected.sort());
     }
-    for (const event of ["line_allocated", "line_deallocated"]) {
-      expect(operationsOf(`allocation.${event}.v1`)).toEqual([
-        `allocation.send.allocation.${event}.v1`,
-        `ordering.receive.allocation.${event}.v1`,
-        `warehouse.receive.allocation.${event}.v1`,
-      ]);
-    }
-    expect(operationsOf("allocation.out_of_stock.v1")).toEqual([
-      "allocation.send.allocation.out_of_stock.v1",
-      "ordering.receive.allocation.out_of_stock.v1",
-    ]);
   });
 });

@@ -3,8 +3,13 @@ import {
   allContracts,
   type Contract,
   contractForSubject,
+  filterCovers,
+  lineAllocatedV1,
+  lineAllocatedV2,
   parseSubject,
+  publishedVersions,
   streams,
+  subscriptions,
   validationErrors,
 } from "../src/index.js";
 
@@ -22,6 +27,14 @@ const samples: Record<string, Record<string, unknown>> = {
   "warehouse.batch_quantity_changed.v1": { reference: "b-1", sku: "RED-CHAIR", qty: 0, reason: "damaged" },
   "warehouse.shipment_delayed.v1": { reference: "b-2", sku: "RED-CHAIR", eta: "2024-12-31" },
   "allocation.line_allocated.v1": { orderId: "ord-1", sku: "RED-CHAIR", qty: 2, batchref: "b-1", version: 4 },
+  "allocation.line_allocated.v2": {
+    orderId: "ord-1",
+    sku: "RED-CHAIR",
+    qty: 2,
+    batchref: "b-2",
+    eta: "2024-12-31",
+    version: 4,
+  },
   "allocation.line_deallocated.v1": {
     orderId: "ord-1",
     sku: "RED-CHAIR",
@@ -35,17 +48,6 @@ const samples: Record<string, Record<string, unknown>> = {
 
 const sampleOf = (contract: Contract) => structuredClone(samples[contract.subject]!);
 const each = allContracts.map((c) => [c.subject, c] as const);
-
-/** NATS subject matching: `*` is one token, `>` the rest (at least one token). */
-function covers(filter: string, subject: string): boolean {
-  const f = filter.split(".");
-  const s = subject.split(".");
-  for (const [i, token] of f.entries()) {
-    if (token === ">") return s.length > i;
-    if (token !== "*" && token !== s[i]) return false;
-  }
-  return f.length === s.length;
-}
 
 describe("contract subjects and streams", () => {
   it.each(each)("%s is named <producer>.<event>.v<major>", (subject, contract) => {
@@ -61,7 +63,7 @@ describe("contract subjects and streams", () => {
   it.each(each)("%s is stored in its producer's stream, whose subjects cover it", (subject, contract) => {
     const stream = streams[contract.stream as keyof typeof streams];
     expect(stream.name).toBe(contract.producer.toUpperCase());
-    expect(stream.subjects.some((filter) => covers(filter, subject))).toBe(true);
+    expect(stream.subjects.some((filter) => filterCovers(filter, subject))).toBe(true);
   });
 
   it("declares every subject once", () => {
@@ -158,5 +160,52 @@ describe("contract validators", () => {
     const errors = validationErrors(contract, { ...sampleOf(contract), qty: 0 });
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.join("\n")).toContain("/qty");
+  });
+});
+
+describe("a deprecated major version", () => {
+  it("marks allocation.line_allocated.v1 deprecated and superseded by v2, and nothing else", () => {
+    expect(lineAllocatedV1.deprecated?.supersededBy).toBe(lineAllocatedV2);
+    expect(allContracts.filter((c) => c.deprecated).map((c) => c.subject)).toEqual([
+      "allocation.line_allocated.v1",
+    ]);
+  });
+
+  it("requires the eta in v2, a calendar date or null for stock on hand", () => {
+    const v2 = sampleOf(lineAllocatedV2);
+    expect(lineAllocatedV2.schema.required).toContain("eta");
+    expect(lineAllocatedV2.validator.Check({ ...v2, eta: null })).toBe(true);
+    expect(lineAllocatedV2.validator.Check({ ...v2, eta: "2024-02-30" })).toBe(false);
+  });
+
+  it("publishes a v2 event as v2 and, downcast, as the v1 that validates", () => {
+    const v2 = sampleOf(lineAllocatedV2);
+    const versions = publishedVersions(lineAllocatedV2, v2);
+    expect(versions.map((v) => v.contract.subject)).toEqual([
+      "allocation.line_allocated.v2",
+      "allocation.line_allocated.v1",
+    ]);
+    expect(versions[1]!.payload).toEqual({
+      orderId: "ord-1",
+      sku: "RED-CHAIR",
+      qty: 2,
+      batchref: "b-2",
+      version: 4,
+    });
+    expect(validationErrors(lineAllocatedV1, versions[1]!.payload)).toEqual([]);
+  });
+
+  it("publishes an event of a contract nothing supersedes as itself alone", () => {
+    const v1 = sampleOf(lineAllocatedV1);
+    expect(publishedVersions(lineAllocatedV1, v1)).toEqual([{ contract: lineAllocatedV1, payload: v1 }]);
+  });
+
+  it("is read by no service together with the version superseding it", () => {
+    for (const [service, read] of Object.entries(subscriptions)) {
+      const both = read.filter((c) => c.deprecated && read.includes(c.deprecated.supersededBy));
+      expect(both, service).toEqual([]);
+    }
+    expect(subscriptions.ordering).toContain(lineAllocatedV2);
+    expect(subscriptions.warehouse).toContain(lineAllocatedV1);
   });
 });

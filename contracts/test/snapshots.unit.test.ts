@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { allContracts, compareSchemas, orderPlacedV1 } from "../src/index.js";
-import { planSnapshots, schemaSnapshot, snapshotFileName } from "../src/snapshots.js";
+import { allContracts, compareSchemas, lineAllocatedV1, orderPlacedV1 } from "../src/index.js";
+import { planSnapshots, schemaSnapshot, snapshotFileName, snapshotText } from "../src/snapshots.js";
 
 const dir = fileURLToPath(new URL("../snapshots/", import.meta.url));
 const committed = new Map<string, object>(
@@ -21,6 +21,11 @@ describe("the committed contract snapshots", () => {
       expect(breaking, "breaking change to a published version: publish a new major instead").toEqual([]);
     },
   );
+
+  it("keeps a deprecated version's snapshot as it was: deprecating changes no schema", () => {
+    const file = readFileSync(dir + snapshotFileName(lineAllocatedV1.subject), "utf8");
+    expect(snapshotText(lineAllocatedV1)).toBe(file);
+  });
 
   it("has a contract for every snapshot, since removing a major version is breaking", () => {
     const subjects = new Set(allContracts.map((c) => c.subject));

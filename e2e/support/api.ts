@@ -20,7 +20,7 @@ export interface Order {
   orderId: string;
   customerId: string;
   status: OrderStatus;
-  lines: { sku: string; qty: number; status: LineStatus; batchref: string | null }[];
+  lines: { sku: string; qty: number; status: LineStatus; batchref: string | null; eta: string | null }[];
   createdAt: string;
   updatedAt: string;
 }

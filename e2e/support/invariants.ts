@@ -114,9 +114,12 @@ async function inconsistencies(dbs: Record<ServiceName, Sql>): Promise<string[]>
     select order_id, sku from allocations intersect select order_id, sku from backorders`;
   for (const r of twice) out.push(`line ${r.order_id}/${r.sku} is both allocated and backordered`);
 
-  const allocations = await dbs.allocation`select order_id, sku, batch_ref as batchref, qty from allocations`;
+  // With the eta of the line's batch, which ordering shows on the line (line_allocated v2).
+  const allocations = await dbs.allocation`
+    select a.order_id, a.sku, a.batch_ref as batchref, a.qty, b.eta::text as eta
+    from allocations a join batches b on b.reference = a.batch_ref`;
   const allocatedLines = await dbs.ordering`
-    select order_id, sku, batchref, qty from order_lines where status = 'allocated'`;
+    select order_id, sku, batchref, qty, eta::text as eta from order_lines where status = 'allocated'`;
   const pendingDispatches = await dbs.warehouse`
     select order_id, sku, batchref, qty from dispatch_instructions where status = 'pending'`;
   const line = ["order_id", "sku", "batchref", "qty"];
@@ -125,7 +128,7 @@ async function inconsistencies(dbs: Record<ServiceName, Sql>): Promise<string[]>
       "allocated lines",
       { name: "allocation", rows: allocations },
       { name: "ordering", rows: allocatedLines },
-      line,
+      [...line, "eta"],
     ),
     ...sameRows(
       "dispatches",

@@ -65,7 +65,12 @@ describe("stockflow end to end", () => {
 
     const orderId = await placeOrder("realloc-customer", [{ sku, qty: 10 }]);
     const allocated = await orderStatusIs(stack, orderId, "allocated");
-    expect(lineOf(allocated, sku)).toMatchObject({ qty: 10, status: "allocated", batchref: "realloc-stock" });
+    expect(lineOf(allocated, sku)).toMatchObject({
+      qty: 10,
+      status: "allocated",
+      batchref: "realloc-stock",
+      eta: null,
+    });
     await dispatchesReach(stack, orderId, "to have a pending dispatch from the stock", (ds) =>
       ds.some((d) => d.status === "pending" && d.batchref === "realloc-stock"),
     );
@@ -80,7 +85,7 @@ describe("stockflow end to end", () => {
       "to be allocated on the shipment",
       (o) => o.status === "allocated" && lineOf(o, sku).batchref === "realloc-shipment",
     );
-    expect(lineOf(reallocated, sku)).toMatchObject({ qty: 10, status: "allocated" });
+    expect(lineOf(reallocated, sku)).toMatchObject({ qty: 10, status: "allocated", eta: "2031-03-01" });
 
     const dispatches = await dispatchesReach(stack, orderId, "to move to the shipment", (ds) =>
       ds.some((d) => d.status === "pending" && d.batchref === "realloc-shipment"),
@@ -100,15 +105,51 @@ describe("stockflow end to end", () => {
     const events = (await stack.readStream<LineEvent>("ALLOCATION")).filter(
       (e) => e.payload.orderId === orderId && e.subject.startsWith("allocation.line_"),
     );
+    // Each allocation as v2 (with the eta) and, beside it, the deprecated v1.
     expect(events.map((e) => [e.subject, e.payload.batchref])).toEqual([
+      ["allocation.line_allocated.v2", "realloc-stock"],
       ["allocation.line_allocated.v1", "realloc-stock"],
       ["allocation.line_deallocated.v1", "realloc-stock"],
+      ["allocation.line_allocated.v2", "realloc-shipment"],
       ["allocation.line_allocated.v1", "realloc-shipment"],
     ]);
-    const [first, deallocated, again] = events.map((e) => e.payload) as [LineEvent, LineEvent, LineEvent];
+    const [first, , deallocated, again] = events.map((e) => e.payload) as LineEvent[];
     expect(deallocated).toMatchObject({ sku, qty: 10, reason: "batch_quantity_changed" });
-    expect(deallocated.version).toBeGreaterThan(first.version);
-    expect(again.version).toBeGreaterThanOrEqual(deallocated.version);
+    expect(deallocated!.version).toBeGreaterThan(first!.version);
+    expect(again!.version).toBeGreaterThanOrEqual(deallocated!.version);
+  });
+
+  it("shows a delayed shipment's new eta on the order lines waiting for it, and nothing else moves", async () => {
+    const sku = "DELAY-TABLE";
+    await registerBatch("delay-shipment", sku, 10, "2031-03-01");
+    await productHasBatches(stack, sku, ["delay-shipment"]);
+    const orderId = await placeOrder("delay-customer", [{ sku, qty: 2 }]);
+    const allocated = await orderStatusIs(stack, orderId, "allocated");
+    expect(lineOf(allocated, sku)).toMatchObject({ batchref: "delay-shipment", eta: "2031-03-01" });
+    await dispatchesReach(stack, orderId, "to have a pending dispatch", (ds) => ds.length === 1);
+
+    expect((await stack.api.delay("delay-shipment", "2031-05-20")).status).toBe(200);
+    const delayed = await orderReaches(
+      stack,
+      orderId,
+      "to show the new eta",
+      (o) => lineOf(o, sku).eta === "2031-05-20",
+    );
+    expect(lineOf(delayed, sku)).toMatchObject({ status: "allocated", batchref: "delay-shipment" });
+
+    const events = (await stack.readStream<LineEvent>("ALLOCATION")).filter(
+      (e) => e.payload.orderId === orderId,
+    );
+    // The delay is news in v2 only, at a new product version.
+    expect(events.map((e) => [e.subject, (e.payload as { eta?: string }).eta])).toEqual([
+      ["allocation.line_allocated.v2", "2031-03-01"],
+      ["allocation.line_allocated.v1", undefined],
+      ["allocation.line_allocated.v2", "2031-05-20"],
+    ]);
+    expect(events[2]!.payload.version).toBeGreaterThan(events[0]!.payload.version);
+    expect((await stack.api.getDispatches(orderId)).body).toEqual([
+      expect.objectContaining({ batchref: "delay-shipment", status: "pending" }),
+    ]);
   });
 
   it("allocates a backordered order as soon as a batch arrives", async () => {

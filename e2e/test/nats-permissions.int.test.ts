@@ -6,6 +6,7 @@ import {
   batchRegisteredV1,
   type Contract,
   lineAllocatedV1,
+  lineAllocatedV2,
   orderPlacedV1,
   type ServiceName,
   type StreamName,
@@ -22,6 +23,7 @@ import {
   handle,
   type Logger,
   type OutboxRelay,
+  type Takeover,
 } from "@stockflow/messaging";
 import { createMessagingTables } from "@stockflow/messaging/testing";
 import {
@@ -70,13 +72,21 @@ interface Reads {
   stream: StreamName;
   durable: string;
   contracts: Contract[];
+  takesOver?: Takeover;
 }
 
 /** What each service does on start, as the contract says: its streams, its durables. */
 const wiring: Record<ServiceName, { streams: StreamName[]; reads: Reads[] }> = {
   ordering: {
     streams: ["ORDERING", "ALLOCATION", "DLQ"],
-    reads: [{ stream: "ALLOCATION", durable: "ordering-allocation", contracts: [lineAllocatedV1] }],
+    reads: [
+      {
+        stream: "ALLOCATION",
+        durable: "ordering-allocation-v2",
+        contracts: [lineAllocatedV2],
+        takesOver: { durable: "ordering-allocation", contracts: [lineAllocatedV2] },
+      },
+    ],
   },
   allocation: {
     streams: ["ALLOCATION", "ORDERING", "WAREHOUSE", "DLQ"],
@@ -128,6 +138,7 @@ async function startService(name: ServiceName): Promise<RunningService> {
       db: db.db,
       logger,
       retryDelaysMs: [50],
+      ...(r.takesOver ? { takesOver: r.takesOver } : {}),
       handlers: r.contracts.map((c) =>
         handle(c, async (_tx, _event, meta) => void handled.push(meta.subject)),
       ),
@@ -187,11 +198,12 @@ describe("nats.conf: one least-privilege user per service", () => {
       qty: 10,
       eta: null,
     });
-    await outbox("allocation").enqueue(service("allocation").db.db, lineAllocatedV1, {
+    await outbox("allocation").enqueue(service("allocation").db.db, lineAllocatedV2, {
       orderId,
       sku: "LAMP",
       qty: 1,
       batchref: "b-1",
+      eta: null,
       version: 1,
     });
 
@@ -199,7 +211,7 @@ describe("nats.conf: one least-privilege user per service", () => {
       () =>
         service("allocation").handled.includes(orderPlacedV1.subject) &&
         service("allocation").handled.includes(batchRegisteredV1.subject) &&
-        service("ordering").handled.includes(lineAllocatedV1.subject) &&
+        service("ordering").handled.includes(lineAllocatedV2.subject) &&
         service("warehouse").handled.includes(lineAllocatedV1.subject),
       { timeoutMs: 15_000, message: "every service handled what it reads" },
     );

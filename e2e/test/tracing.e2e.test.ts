@@ -103,6 +103,8 @@ describe("tracing across the three services", () => {
       sendAllocated: producerSpan("allocation", "allocation.line_allocated.v1"),
       orderingProcess: consumerSpan("ordering", "allocation.line_allocated.v1"),
       warehouseProcess: consumerSpan("warehouse", "allocation.line_allocated.v1"),
+      sendAllocatedV2: producerSpan("allocation", "allocation.line_allocated.v2"),
+      orderingProcessV2: consumerSpan("ordering", "allocation.line_allocated.v2"),
     };
     const trace = await traceWith(traceId as string, Object.values(q));
 
@@ -122,6 +124,10 @@ describe("tracing across the three services", () => {
     );
     expect(orderingProcess.parentSpanId, tree).toBe(sendAllocated.spanId);
     expect(warehouseProcess.parentSpanId, tree).toBe(sendAllocated.spanId);
+    // Ordering applies v2 (and acknowledges v1 unapplied); both copies leave under the same span.
+    const orderingProcessV2 = trace.get(q.orderingProcessV2);
+    expect(orderingProcessV2.parentSpanId, tree).toBe(trace.get(q.sendAllocatedV2).spanId);
+    expect(trace.descendsFrom(trace.get(q.sendAllocatedV2), process), tree).toBe(true);
     expect(trace.services()).toEqual(["allocation", "ordering", "warehouse"]);
 
     expectMessagingAttributes(send, "ordering.order_placed.v1");
@@ -136,7 +142,7 @@ describe("tracing across the three services", () => {
     expect(process.attributes["messaging.message.id"]).toBe(orderPlaced.headers["ce-id"]);
     expect(orderingProcess.attributes["messaging.message.id"]).toBe(lineAllocated.headers["ce-id"]);
     expect(warehouseProcess.attributes["messaging.message.id"]).toBe(lineAllocated.headers["ce-id"]);
-    for (const span of [process, orderingProcess, warehouseProcess]) {
+    for (const span of [process, orderingProcess, warehouseProcess, orderingProcessV2]) {
       expect(span.attributes["stockflow.order_id"], `${span.service} ${span.name}`).toBe(orderId);
     }
 

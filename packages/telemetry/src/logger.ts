@@ -10,14 +10,28 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** Where a bearer token, a cookie or a password could sit in a logged object. */
+const CREDENTIAL_PATHS = [
+  "authorization",
+  "headers.authorization",
+  "headers.cookie",
+  "*.headers.authorization",
+  "*.headers.cookie",
+  "password",
+  "*.password",
+];
+
 /**
  * A pino logger whose every line carries `trace_id` and `span_id` of the span active when
- * it is written, so a log line leads to its trace in Jaeger.
+ * it is written, so a log line leads to its trace in Jaeger. Authorization and Cookie headers
+ * and passwords are replaced by "[redacted]" wherever a logged object carries them.
  */
 export function createLogger({ service, level = "info", destination }: LoggerOptions): Logger {
   const options = {
     level,
     base: { service },
+    // Credentials never reach a log line, whoever logs a request or its headers.
+    redact: { paths: CREDENTIAL_PATHS, censor: "[redacted]" },
     mixin() {
       const span = trace.getActiveSpan();
       if (!span) return {};

@@ -53,6 +53,23 @@ describe("createLogger", () => {
     logger.warn("kept");
     expect(lines.map((l) => l.msg)).toEqual(["kept"]);
   });
+
+  it("never writes an Authorization or Cookie header or a password, wherever it sits", () => {
+    const { lines, stream } = captured();
+    const logger = createLogger({ service: "warehouse", destination: stream });
+    const secret = "Bearer s3cret-token";
+    logger.info({ req: { method: "GET", headers: { authorization: secret, cookie: "sid=1" } } }, "a request");
+    logger.info({ headers: { authorization: secret, accept: "application/json" } }, "headers");
+    logger
+      .child({ request: { headers: { authorization: secret } } })
+      .warn({ authorization: secret }, "child");
+    logger.error({ password: "hunter2", db: { password: "hunter2" } }, "config");
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain("s3cret-token");
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("sid=1");
+    expect(lines[1]).toMatchObject({ headers: { authorization: "[redacted]", accept: "application/json" } });
+  });
 });
 
 describe("traceExportMode", () => {

@@ -273,7 +273,8 @@ describe("after 100,000 orders", () => {
     // writes of about 1 KB each: postgres-js writes out what it holds once it passes that).
     expect(socket.writes() - from).toBeLessThanOrEqual(6);
     const events = await database.sql`
-      select payload from outbox where payload->>'orderId' like 'run-%' and payload->>'orderId' not like 'run-warm%' order by id`;
+      select payload from outbox where payload->>'orderId' like 'run-%' and payload->>'orderId' not like 'run-warm%'
+        and subject = 'allocation.line_allocated.v2' order by id`;
     expect(events.map((e) => [e.payload.orderId, e.payload.sku])).toEqual([
       ["run-1", "SKU-11"],
       ["run-2", "SKU-12"],

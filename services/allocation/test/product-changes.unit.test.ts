@@ -10,6 +10,7 @@ interface Needs {
   orderIds?: string[];
   queue?: boolean;
   resize?: { reference: string; qty: number };
+  linesOfBatch?: string;
 }
 
 /**
@@ -43,6 +44,7 @@ class StoredProduct {
         excess -= a.qty;
       }
     }
+    for (const a of this.allocations.values()) if (a.batchref === needs.linesOfBatch) lines.set(a.orderId, a);
     const waiting = [...this.backorders.values()].filter(
       (b) => needs.queue || needs.orderIds?.includes(b.orderId),
     );
@@ -53,6 +55,7 @@ class StoredProduct {
       allocations: [...lines.values()],
       backorders: waiting,
       queueComplete: needs.queue === true,
+      ...(needs.linesOfBatch ? { linesOfBatch: needs.linesOfBatch } : {}),
     };
     return Product.restore(state);
   }
@@ -203,7 +206,7 @@ describe("whatever happens, loading only what each change needs", () => {
             needs = { queue: true, resize: { reference: `b${c.ref}`, qty: c.qty } };
             run = (p) => p.changeBatchQuantity(`b${c.ref}`, c.qty);
           } else {
-            needs = {};
+            needs = { linesOfBatch: `b${c.ref}` };
             run = (p) => p.delayShipment(`b${c.ref}`, c.eta);
           }
           const partial = store.load(needs);

@@ -96,7 +96,11 @@ describe("the product repository", () => {
   it("writes a served backorder and a line moved to the backorders as changes to what was loaded", async () => {
     await database.db.transaction(async (tx) => {
       const repo = new DrizzleProductRepository(tx);
-      const product = (await repo.get("ROUNDTRIP", { queue: true, resize: { reference: "rt-2", qty: 3 } }))!;
+      const product = (await repo.get("ROUNDTRIP", {
+        queue: true,
+        resize: { reference: "rt-2", qty: 3 },
+        linesOfBatch: "rt-2",
+      }))!;
       product.changeBatchQuantity("rt-1", 20);
       product.delayShipment("rt-2", "2030-03-01");
       product.changeBatchQuantity("rt-2", 3);

@@ -117,7 +117,17 @@ describe("choosing a batch", () => {
   it("lets a delayed shipment lose its preference for future lines only", () => {
     const product = productWith(["early", 100, TOMORROW], ["late", 100, LATER]);
     product.allocate({ orderId: "order-1", qty: 10 });
-    expect(product.delayShipment("early", "2031-01-01")).toEqual([]);
+    expect(product.delayShipment("early", "2031-01-01")).toEqual([
+      {
+        type: "line_delayed",
+        orderId: "order-1",
+        sku: "SMALL-TABLE",
+        qty: 10,
+        batchref: "early",
+        eta: "2031-01-01",
+        version: product.version,
+      },
+    ]);
     const [event] = product.allocate({ orderId: "order-2", qty: 10 });
     expect(event).toMatchObject({ batchref: "late" });
     expect(product.allocationOf("order-1")?.batchref).toBe("early");
@@ -134,8 +144,9 @@ describe("the version number", () => {
     expect(allocated?.version).toBe(2);
     const [outOfStock] = product.allocate({ orderId: "order-2", qty: 1 });
     expect(outOfStock?.version).toBe(3);
-    product.delayShipment("batch-001", TOMORROW);
-    expect(product.version).toBe(4);
+    const [delayed] = product.delayShipment("batch-001", TOMORROW);
+    expect(delayed).toMatchObject({ type: "line_delayed", orderId: "order-1", eta: TOMORROW, version: 5 });
+    expect(product.version).toBe(5);
     expect(product.version).toBe(product.snapshot().version);
   });
 
@@ -195,6 +206,7 @@ describe("backorders", () => {
         sku: "SMALL-TABLE",
         qty: 8,
         batchref: "batch-001",
+        eta: null,
         version: 4,
       },
     ]);
@@ -259,6 +271,7 @@ describe("shrinking a batch", () => {
         sku: "SMALL-TABLE",
         qty: 20,
         batchref: "batch2",
+        eta: TOMORROW,
         version: 6,
       },
     ]);

@@ -74,7 +74,10 @@ describe("unit of work: what a committed transaction leaves", () => {
     const written = process.handedOff[0]!;
     const stored = await database.sql<{ id: string; event_id: string; subject: string }[]>`
       select id::text, event_id::text, subject from outbox order by id`;
-    expect(stored.map((r) => r.subject)).toEqual(["allocation.line_allocated.v1"]);
+    expect(stored.map((r) => r.subject)).toEqual([
+      "allocation.line_allocated.v2",
+      "allocation.line_allocated.v1",
+    ]);
     expect(written.map(({ id, eventId, subject }) => ({ id, event_id: eventId, subject }))).toEqual(stored);
     expect(written[0]!.headers["ce-id"]).toBe(stored[0]!.event_id);
   });
@@ -91,7 +94,10 @@ describe("unit of work: what a committed transaction leaves", () => {
       const rows = await inTransaction(process, (tx) =>
         handlers.allocate(unitOfWork(tx), placed("c-o2", "C-SKU", 3)),
       );
-      expect(rows.map((r) => r.subject)).toEqual(["allocation.line_allocated.v1"]);
+      expect(rows.map((r) => r.subject)).toEqual([
+        "allocation.line_allocated.v2",
+        "allocation.line_allocated.v1",
+      ]);
       expect(productReads()).toEqual([]);
     } finally {
       recording = undefined;

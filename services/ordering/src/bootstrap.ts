@@ -4,7 +4,9 @@ import { connectNats, createMessaging, ensureStreams } from "@stockflow/messagin
 import { type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
 import { purgeIdempotencyKeys } from "./adapters/db/idempotency-store.js";
+import { listenForOrderChanges, orderChangeAnnouncer } from "./adapters/db/order-change-feed.js";
 import { createUnitOfWork } from "./adapters/db/unit-of-work.js";
+import { createOrderWaiters } from "./app/order-waiters.js";
 import type { HandlerDeps } from "./app/ports.js";
 import type { OrderingConfig } from "./config.js";
 import { createAllocationConsumer } from "./consumers/allocation-consumer.js";
@@ -18,6 +20,8 @@ const HOUR = 60 * 60 * 1000;
 export interface OrderingService {
   app: HttpApp;
   logger: Logger;
+  /** Requests waiting now for an order to change (`GET /orders/:id?wait=`). */
+  waitingRequests(): number;
   /** Starts the outbox relay, the allocation consumer and the hourly idempotency-key purge. */
   start(): Promise<void>;
   /** Stops consuming, flushes the outbox (best effort), closes NATS and the database. Call after app.close(). */
@@ -74,16 +78,43 @@ export async function bootstrap(
       ? { relay: { pollIntervalMs: options.relayPollIntervalMs } }
       : {}),
   });
-  const uow = createUnitOfWork({ db: database.db, unitOfWork: messaging.unitOfWork });
+  // The requests waiting for orders: this replica wakes its own at once after a commit (no
+  // round trip through PostgreSQL), and the others through the NOTIFY.
+  const waiters = createOrderWaiters({ max: config.maxWaitingRequests });
+  const announcer = orderChangeAnnouncer(config.databaseUrl, logger);
+  const uow = createUnitOfWork({
+    db: database.db,
+    unitOfWork: messaging.unitOfWork,
+    announce: (orderIds) => {
+      waiters.changed(orderIds);
+      announcer.announce(orderIds);
+    },
+  });
   const consumer = createAllocationConsumer({
     messaging,
     logger,
     uow,
     handlers,
     redelivery: config.consumer,
+    lineAllocatedVersion: config.lineAllocatedVersion,
   });
+  // Listening before the app serves: a request that waits cannot miss another replica's commit.
+  let feed: Awaited<ReturnType<typeof listenForOrderChanges>>;
+  try {
+    feed = await listenForOrderChanges(
+      database.sql,
+      { changed: (orderIds) => waiters.changed(orderIds), resubscribed: () => waiters.changedAll() },
+      logger,
+    );
+  } catch (err) {
+    await announcer.close();
+    await nc.close();
+    await database.close();
+    throw err;
+  }
   const app = await buildOrderingApp({
     logger,
+    waiters,
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),
     uow,
     handlers,
@@ -100,6 +131,7 @@ export async function bootstrap(
   return {
     app,
     logger,
+    waitingRequests: () => waiters.size,
     async start() {
       await messaging.start();
       void purge();
@@ -109,6 +141,9 @@ export async function bootstrap(
     async stop() {
       clearInterval(purgeTimer);
       await messaging.stop();
+      waiters.releaseAll();
+      await feed.stop();
+      await announcer.close();
       await nc.drain();
       await database.close();
     },

@@ -9,6 +9,7 @@ describe("ordering's configuration", () => {
       databaseUrl: "postgres://postgres@127.0.0.1:5432/ordering",
       natsServers: ["nats://127.0.0.1:4222"],
       rateLimitPerMinute: 6000,
+      maxWaitingRequests: 10_000,
     });
   });
 
@@ -19,5 +20,16 @@ describe("ordering's configuration", () => {
   it("refuses a rate limit that is not a non-negative integer", () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "-1" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "lots" })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+  });
+
+  it("refuses a cap on waiting requests that is not a non-negative integer", () => {
+    expect(loadConfig({ ORDER_WAIT_MAX_REQUESTS: "0" }).maxWaitingRequests).toBe(0);
+    expect(() => loadConfig({ ORDER_WAIT_MAX_REQUESTS: "-5" })).toThrow(/ORDER_WAIT_MAX_REQUESTS/);
+  });
+
+  it("reads line_allocated v2 unless told to read the deprecated v1, and nothing else", () => {
+    expect(loadConfig({}).lineAllocatedVersion).toBe(2);
+    expect(loadConfig({ LINE_ALLOCATED_VERSION: "1" }).lineAllocatedVersion).toBe(1);
+    expect(() => loadConfig({ LINE_ALLOCATED_VERSION: "3" })).toThrow(/LINE_ALLOCATED_VERSION/);
   });
 });

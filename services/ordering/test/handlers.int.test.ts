@@ -23,7 +23,10 @@ import { migratedDatabase } from "./support/database.js";
 
 let database: Awaited<ReturnType<typeof migratedDatabase>>;
 let uow: ReturnType<typeof createUnitOfWork>;
+let kitUnitOfWork: ReturnType<typeof createKitUnitOfWork>;
 let ids = 0;
+/** Each announcement of changed orders the unit of work made, in order. */
+const announced: string[][] = [];
 const deps: HandlerDeps = {
   clock: { now: () => new Date("2030-02-03T04:05:06.000Z") },
   newId: () => `order-${++ids}`,
@@ -31,10 +34,12 @@ const deps: HandlerDeps = {
 
 beforeAll(async () => {
   database = await migratedDatabase("ordering_handlers");
+  kitUnitOfWork = createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} });
   uow = createUnitOfWork({
     db: database.db,
     // No relay runs here: nothing publishes the outbox rows.
-    unitOfWork: createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} }),
+    unitOfWork: kitUnitOfWork,
+    announce: (orderIds) => announced.push([...orderIds]),
   });
 });
 afterAll(async () => {
@@ -68,8 +73,8 @@ describe("placing an order", () => {
       customerId: "alice",
       status: "pending",
       lines: [
-        { sku: "sofa", qty: 2, status: "pending", batchref: null },
-        { sku: "lamp", qty: 1, status: "pending", batchref: null },
+        { sku: "sofa", qty: 2, status: "pending", batchref: null, eta: null },
+        { sku: "lamp", qty: 1, status: "pending", batchref: null, eta: null },
       ],
       createdAt: "2030-02-03T04:05:06.000Z",
     });
@@ -176,6 +181,42 @@ describe("cancelling an order", () => {
 
   it("refuses an unknown order", async () => {
     await expect(uow.run((tx) => cancelOrder(deps, tx, "nope"))).rejects.toThrow(OrderNotFound);
+  });
+});
+
+describe("announcing changed orders (for the requests that wait on them)", () => {
+  it("announces the orders a transaction changed once it committed, and nothing for one rolled back", async () => {
+    const { orderId } = await place("jane");
+    announced.length = 0;
+    await uow.run((tx) => cancelOrder(deps, tx, orderId));
+    expect(announced).toEqual([[orderId]]);
+
+    const other = await place("kim");
+    announced.length = 0;
+    await expect(
+      uow.run(async (tx) => {
+        await cancelOrder(deps, tx, other.orderId);
+        expect(announced).toEqual([]); // not before the commit
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(announced).toEqual([]);
+    expect((await order(other.orderId)).status).toBe("pending");
+  });
+
+  it("announces the orders of a consumer's transaction (the kit's) once it committed", async () => {
+    const first = await place("lee");
+    const second = await place("max");
+    announced.length = 0;
+    await kitUnitOfWork.transaction(async (tx) => {
+      await applyReports(deps, uow.bind(tx), [
+        allocatedReport({ orderId: first.orderId, sku: "sofa", qty: 1, batchref: "b-1", version: 1 }),
+        outOfStockReport({ orderId: second.orderId, sku: "sofa", qty: 1, version: 1 }),
+      ]);
+      expect(announced).toEqual([]);
+    });
+    expect(announced.length).toBe(1);
+    expect(announced.flat().sort()).toEqual([first.orderId, second.orderId].sort());
   });
 });
 

@@ -124,6 +124,55 @@ describe("allocation reports arriving out of order", () => {
   });
 });
 
+describe("the eta of an allocated line", () => {
+  const v2 = (version: number, eta: string | null, batchref = "b-1"): LineReport => ({
+    kind: "allocated",
+    sku: "a",
+    batchref,
+    eta,
+    version,
+  });
+
+  it("is the batch's eta from v2, null for stock on hand and for a line not allocated", () => {
+    expect(apply(order("a"), v2(1, "2031-03-01")).lines[0]?.eta).toBe("2031-03-01");
+    expect(apply(order("a"), v2(1, null)).lines[0]?.eta).toBeNull();
+    expect(apply(order("a"), v2(1, "2031-03-01"), deallocated("a", 2)).lines[0]?.eta).toBeNull();
+    expect(apply(order("a"), v2(1, "2031-03-01"), outOfStock("a", 2)).lines[0]?.eta).toBeNull();
+  });
+
+  it("takes a delayed shipment's eta, announced at a higher version", () => {
+    const o = apply(order("a"), v2(1, "2031-03-01"), v2(3, "2031-04-01"), v2(2, "2031-03-15"));
+    expect(o.lines[0]).toMatchObject({ eta: "2031-04-01", version: 3 });
+  });
+
+  it("is added by the v2 of a change a v1 reader applied, at the same version, and by nothing else", () => {
+    const byV1 = apply(order("a"), allocated("a", 4));
+    expect(byV1.lines[0]).toMatchObject({ status: "allocated", eta: null, version: 4 });
+    const { order: byV2, outcome } = applyLineReport(byV1, v2(4, "2031-03-01"), t1);
+    expect(outcome).toBe("applied");
+    expect(byV2.lines[0]).toMatchObject({
+      status: "allocated",
+      batchref: "b-1",
+      eta: "2031-03-01",
+      version: 4,
+    });
+    // The same v2 again, its v1 again, or a v2 at that version for another batch: nothing.
+    for (const again of [v2(4, "2031-03-01"), allocated("a", 4), v2(4, "2031-05-05", "b-other")]) {
+      expect(applyLineReport(byV2, again, t1).outcome).toBe("stale");
+    }
+  });
+
+  it("is not changed by the v1 of a change whose v2 was applied", () => {
+    const o = apply(order("a"), v2(4, "2031-03-01"), allocated("a", 4));
+    expect(o.lines[0]).toMatchObject({ eta: "2031-03-01", version: 4 });
+  });
+
+  it("needs no v2 at the same version for stock on hand, whose eta v1 left null", () => {
+    const byV1 = apply(order("a"), allocated("a", 4));
+    expect(applyLineReport(byV1, v2(4, null), t1).outcome).toBe("stale");
+  });
+});
+
 describe("cancelling an order", () => {
   it("cancels every line and the order", () => {
     const o = cancelOrder(apply(order("a", "b"), allocated("a", 1)), t1);

@@ -2,6 +2,7 @@ import { createUnitOfWork as createKitUnitOfWork } from "@stockflow/messaging";
 import type { HttpApp } from "@stockflow/service-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUnitOfWork } from "../src/adapters/db/unit-of-work.js";
+import { createOrderWaiters } from "../src/app/order-waiters.js";
 import { buildOrderingApp } from "../src/http/app.js";
 import { migratedDatabase, silentLogger } from "./support/database.js";
 
@@ -25,8 +26,10 @@ async function orderingApp(rateLimitPerMinute: number): Promise<HttpApp> {
       db: database.db,
       // No relay runs here: nothing publishes the outbox rows.
       unitOfWork: createKitUnitOfWork({ service: "ordering", db: database.db, handOff: () => {} }),
+      announce: () => {},
     }),
     handlers: { clock: { now: () => new Date() }, newId: () => crypto.randomUUID() },
+    waiters: createOrderWaiters({ max: 10 }),
     rateLimitPerMinute,
   });
   apps.push(app);

@@ -1,4 +1,4 @@
-import { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
+import { lineAllocatedV2, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
 import { waitFor } from "@stockflow/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,7 +57,7 @@ describe("POST /orders", () => {
       orderId: body.orderId,
       customerId: "storefront-1",
       status: "pending",
-      lines: [{ sku: "RED-CHAIR", qty: 3, status: "pending", batchref: null }],
+      lines: [{ sku: "RED-CHAIR", qty: 3, status: "pending", batchref: null, eta: null }],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -228,8 +228,13 @@ describe("GET /orders/:orderId", () => {
 });
 
 describe("order status as allocation reports back", () => {
-  const allocate = (orderId: string, sku: string, version: number, batchref = "BATCH-1") =>
-    publishEvent(ordering.nc, lineAllocatedV1, { orderId, sku, qty: 1, batchref, version });
+  const allocate = (
+    orderId: string,
+    sku: string,
+    version: number,
+    batchref = "BATCH-1",
+    eta: string | null = null,
+  ) => publishEvent(ordering.nc, lineAllocatedV2, { orderId, sku, qty: 1, batchref, eta, version });
   const backorder = (orderId: string, sku: string, version: number) =>
     publishEvent(ordering.nc, outOfStockV1, { orderId, sku, qty: 1, version });
   const deallocate = (orderId: string, sku: string, version: number, batchref = "BATCH-1") =>
@@ -250,11 +255,11 @@ describe("order status as allocation reports back", () => {
       return o.lines[0].status === "allocated" && o;
     });
     expect(half.status).toBe("pending");
-    await allocate(orderId, "TABLE", 1, "B-TABLE");
+    await allocate(orderId, "TABLE", 1, "B-TABLE", "2031-04-01");
     const order = await waitForStatus(orderId, "allocated");
     expect(order.lines).toEqual([
-      { sku: "CHAIR", qty: 1, status: "allocated", batchref: "B-CHAIR" },
-      { sku: "TABLE", qty: 1, status: "allocated", batchref: "B-TABLE" },
+      { sku: "CHAIR", qty: 1, status: "allocated", batchref: "B-CHAIR", eta: null },
+      { sku: "TABLE", qty: 1, status: "allocated", batchref: "B-TABLE", eta: "2031-04-01" },
     ]);
     expect(Date.parse(order.updatedAt)).toBeGreaterThan(Date.parse(order.createdAt));
   });
@@ -285,10 +290,25 @@ describe("order status as allocation reports back", () => {
     await waitForStatus(orderId, "allocated");
     await deallocate(orderId, "CHAIR", 5, "SHRUNK");
     const pending = await waitForStatus(orderId, "pending");
-    expect(pending.lines[0]).toEqual({ sku: "CHAIR", qty: 1, status: "pending", batchref: null });
+    expect(pending.lines[0]).toEqual({ sku: "CHAIR", qty: 1, status: "pending", batchref: null, eta: null });
     await allocate(orderId, "CHAIR", 6, "OTHER");
     const order = await waitForStatus(orderId, "allocated");
     expect(order.lines[0].batchref).toBe("OTHER");
+  });
+
+  it("shows a delayed shipment's new eta, announced at a new version of the product", async () => {
+    const orderId = await placeOrder("alloc-eta", ["CHAIR"]);
+    await allocate(orderId, "CHAIR", 20, "SHIP", "2031-01-10");
+    await waitForStatus(orderId, "allocated");
+    await allocate(orderId, "CHAIR", 22, "SHIP", "2031-02-20");
+    await allocate(orderId, "CHAIR", 21, "SHIP", "2031-01-31");
+    await waitFor(async () => (await getOrder(orderId)).lines[0].eta === "2031-02-20", {
+      message: "the newest eta",
+    });
+    const marker = await placeOrder("alloc-eta-marker", ["CHAIR"]);
+    await allocate(marker, "CHAIR", 23);
+    await waitForStatus(marker, "allocated");
+    expect((await getOrder(orderId)).lines[0]).toMatchObject({ batchref: "SHIP", eta: "2031-02-20" });
   });
 
   it("keeps the line at the higher product version when events arrive out of order", async () => {

@@ -1,5 +1,5 @@
 import { SpanKind } from "@opentelemetry/api";
-import { lineAllocatedV1 } from "@stockflow/contracts";
+import { lineAllocatedV2 } from "@stockflow/contracts";
 import { collectSpans, type SpanCollector, waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishEvent, streamMessages } from "./support/nats.js";
@@ -50,17 +50,18 @@ describe("tracing", () => {
       payload: { customerId: "traced", lines: [{ sku: "RUG", qty: 1 }] },
     });
     const { orderId } = res.json();
-    await publishEvent(ordering.nc, lineAllocatedV1, {
+    await publishEvent(ordering.nc, lineAllocatedV2, {
       orderId,
       sku: "RUG",
       qty: 1,
       batchref: "B-1",
+      eta: null,
       version: 1,
     });
     const processed = await waitFor(
       () =>
         spans
-          .byName("process allocation.line_allocated.v1")
+          .byName("process allocation.line_allocated.v2")
           .find((s) => s.attributes["stockflow.order_id"] === orderId),
       { message: "the process span of line_allocated with the order id" },
     );

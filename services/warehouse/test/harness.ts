@@ -78,7 +78,11 @@ export async function startHarness(label: string, env: Record<string, string> = 
   const nats = await startNatsServer();
   const db = await createTestDatabase(label);
   const logs = logSink();
-  const logger = createLogger({ service: "warehouse", level: "info", destination: logs.destination });
+  const logger = createLogger({
+    service: "warehouse",
+    level: env.LOG_LEVEL ?? "info",
+    destination: logs.destination,
+  });
   const config = loadConfig({
     DATABASE_URL: db.url,
     NATS_URL: nats.url,

@@ -214,19 +214,23 @@ const pathSegment = fc
       return true;
     }
   });
-const invalidOrderIdQuery = fc.oneof(
-  fc.constantFrom(
-    "",
-    "?",
-    "?orderId=",
-    "?orderId=%00",
-    "?orderId=a%00b",
-    "?orderId=a&orderId=b",
-    "?orderid=a",
-  ),
-  fc.constantFrom("?__proto__[orderId]=1", "?constructor[prototype][x]=1"),
-  longText.filter((s) => isWellFormed(s)).map((s) => `?orderId=${encodeURIComponent(s)}`),
-);
+/** Query strings that give `name` no valid value: missing, empty, NUL, repeated, miscased, over-long. */
+const invalidQuery = (name: string) =>
+  fc.oneof(
+    fc.constantFrom(
+      "",
+      "?",
+      `?${name}=`,
+      `?${name}=%00`,
+      `?${name}=a%00b`,
+      `?${name}=a&${name}=b`,
+      ...[name.toLowerCase(), name.toUpperCase()].filter((n) => n !== name).map((n) => `?${n}=a`),
+    ),
+    fc.constantFrom(`?__proto__[${name}]=1`, "?constructor[prototype][x]=1"),
+    longText.filter((s) => isWellFormed(s)).map((s) => `?${name}=${encodeURIComponent(s)}`),
+  );
+const invalidOrderIdQuery = invalidQuery("orderId");
+const invalidSkuQuery = invalidQuery("sku");
 const hostileAuthorization = fc.oneof(
   fc.constantFrom(
     "",
@@ -261,7 +265,7 @@ describe("hostile staff requests", () => {
     expect(await state()).toEqual(before);
   });
 
-  it("batch routes with hostile path parameters and dispatches with hostile queries get only 4xx answers", async () => {
+  it("batch routes with hostile path parameters, dispatches and batches with hostile queries get only 4xx answers", async () => {
     const before = await state();
     const request = fc.oneof(
       pathSegment.map((p) => ({ method: "GET" as const, url: `/batches/${p}` })),
@@ -276,6 +280,7 @@ describe("hostile staff requests", () => {
         payload: '{"eta":"2031-01-01"}',
       })),
       invalidOrderIdQuery.map((q) => ({ method: "GET" as const, url: `/dispatches${q}` })),
+      invalidSkuQuery.map((q) => ({ method: "GET" as const, url: `/batches${q}` })),
     );
     await fc.assert(
       fc.asyncProperty(request, async (r) => {

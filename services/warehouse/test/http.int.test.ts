@@ -233,6 +233,65 @@ describe("GET /batches/:reference", () => {
   });
 });
 
+describe("GET /batches?sku=", () => {
+  it("lists the SKU's batches, stock on hand first, then shipments by eta, then by registration", async () => {
+    const sku = `LAMP-${Date.now()}`;
+    const late = await register({ sku, qty: 5, eta: "2031-06-01" });
+    const early = await register({ sku, qty: 6, eta: "2031-02-01" });
+    const onHand = await register({ sku, qty: 7, eta: null });
+    const secondOnHand = await register({ sku, qty: 8, eta: null });
+    await register({ sku: `${sku}-OTHER`, qty: 9, eta: null });
+    const res = await get(`/batches?sku=${encodeURIComponent(sku)}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([onHand, secondOnHand, early, late]);
+  });
+
+  it("shows a batch's quantity and eta after damage and delay", async () => {
+    const sku = `RUG-${Date.now()}`;
+    const { reference } = await register({ sku, qty: 10, eta: "2031-01-10" });
+    await post(`/batches/${reference}/damage`, { qty: 3 });
+    await post(`/batches/${reference}/delay`, { eta: "2031-01-20" });
+    expect((await get(`/batches?sku=${sku}`)).json()).toEqual([
+      { reference, sku, qty: 7, eta: "2031-01-20" },
+    ]);
+  });
+
+  it("answers an empty list for an unknown SKU", async () => {
+    const res = await get("/batches?sku=NO-SUCH-SKU");
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([]);
+  });
+
+  it("needs no token", async () => {
+    const { sku } = await register({ sku: `STOOL-${Date.now()}` });
+    const res = await h.service.app.inject({ method: "GET", url: `/batches?sku=${sku}`, headers: {} });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toHaveLength(1);
+  });
+
+  it.each([
+    ["without a sku", "/batches"],
+    ["with an empty sku", "/batches?sku="],
+    ["with a sku over 200 characters", `/batches?sku=${"A".repeat(201)}`],
+    ["with a sku in surrounding whitespace", "/batches?sku=%20LAMP"],
+    ["with a control character in the sku", "/batches?sku=LA%07MP"],
+  ])("answers 400 validation_failed %s", async (_what, url) => {
+    const res = await get(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: "validation_failed", message: expect.any(String) });
+  });
+
+  it("is in the OpenAPI document with its query and answer", async () => {
+    const doc = (await get("/docs/json")).json();
+    const op = doc.paths["/batches"].get;
+    expect(op.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "sku", in: "query", required: true })]),
+    );
+    expect(op.responses["200"].content["application/json"].schema).toMatchObject({ type: "array" });
+    expect(op.responses["400"]).toBeDefined();
+  });
+});
+
 describe("GET /dispatches", () => {
   it("answers 400 without an orderId", async () => {
     const res = await get("/dispatches");

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { contractsReport } from "./commands/contracts.js";
 import { dlqList } from "./commands/dlq-list.js";
 import { dlqPurge } from "./commands/dlq-purge.js";
 import { dlqReplay } from "./commands/dlq-replay.js";
@@ -20,6 +21,9 @@ export const USAGE = `usage: stockflow <command>
   tail <subject-filter> [--count N] [--json]
                                          print live events (subject, ce-id, trace id, body) until Ctrl-C
   outbox [--json]                        each service's outbox backlog (pending rows, oldest age)
+  contracts [--json]                     every subject: stream, publisher, messages, last one, the
+                                         durables reading it with their backlog; deprecated versions'
+                                         remaining readers
 
 environment: NATS_URL (nats://127.0.0.1:4222), NATS_USER, NATS_PASSWORD, NATS_CREDS,
   ORDERING_DATABASE_URL, ALLOCATION_DATABASE_URL, WAREHOUSE_DATABASE_URL
@@ -126,6 +130,13 @@ export async function run(argv: string[], ctx: RunContext): Promise<number> {
           { json: values.json ?? false },
         );
         return results.every((r) => r.ok) ? 0 : 1;
+      }
+      case "contracts": {
+        const { values } = parseArgs({ args: rest, options: { json: { type: "boolean" } } });
+        await withNats(ctx, (nc) =>
+          contractsReport({ nc, output: ctx.output }, { json: values.json ?? false }),
+        );
+        return 0;
       }
       case undefined:
       case "help":

@@ -2,6 +2,7 @@ import { type ConsumerMessages, type JsMsg, jetstream } from "@nats-io/jetstream
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceName, StreamName } from "@stockflow/contracts";
 import { watchDeadLetters } from "../dead-letter-metrics.js";
+import { readsDescription, type Takeover } from "../durable-versions.js";
 import { consumerMetrics } from "../metrics.js";
 import type { Database, Logger } from "../types.js";
 import type { RunTransaction } from "./attempt.js";
@@ -46,6 +47,8 @@ export interface ConsumerOptions {
   /** Errors worth retrying at once in-process, e.g. an optimistic concurrency conflict. */
   isTransient?: (err: unknown) => boolean;
   ackWaitMs?: number;
+  /** A new durable replacing an older one of the service that read older versions. */
+  takesOver?: Takeover;
 }
 
 /** How a consumer redelivers: what operators tune per deployment (CONSUMER_* settings). */
@@ -181,6 +184,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         durable,
         ackWaitMs: options.ackWaitMs ?? 30_000,
         maxAckPending: Math.max(1000, maxQueued + concurrency * batchSize + maxMessages),
+        description: readsDescription(options.handlers.flatMap((h) => h.contracts)),
+        ...(options.takesOver ? { takesOver: options.takesOver } : {}),
       });
       const c = await js.consumers.get(stream, durable);
       messages = await c.consume({ max_messages: maxMessages });

@@ -1,6 +1,7 @@
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import { type StreamName, streams } from "@stockflow/contracts";
+import { type Takeover, takeoverStart } from "../durable-versions.js";
 
 export interface DurableSettings {
   stream: StreamName;
@@ -8,6 +9,10 @@ export interface DurableSettings {
   ackWaitMs: number;
   /** Unacknowledged messages the server lets the durable have at once. */
   maxAckPending: number;
+  /** The subjects it applies, on the broker for operators (`readsDescription`). */
+  description?: string;
+  /** A new durable replacing an older one that read older versions (durable-versions.ts). */
+  takesOver?: Takeover;
 }
 
 /** The durable consumer's configuration on the server. */
@@ -16,9 +21,11 @@ export function durableConfig({
   durable,
   ackWaitMs,
   maxAckPending,
+  description,
 }: DurableSettings): Partial<ConsumerConfig> {
   return {
     durable_name: durable,
+    ...(description ? { description } : {}),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: streams[stream].subjects[0],
@@ -37,12 +44,14 @@ export async function ensureDurable(nc: NatsConnection, settings: DurableSetting
   try {
     await jsm.consumers.info(settings.stream, settings.durable);
     await jsm.consumers.update(settings.stream, settings.durable, {
+      ...(config.description ? { description: config.description } : {}),
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
       max_ack_pending: config.max_ack_pending,
     });
   } catch {
-    await jsm.consumers.add(settings.stream, config);
+    const start = settings.takesOver ? await takeoverStart(jsm, settings.stream, settings.takesOver) : {};
+    await jsm.consumers.add(settings.stream, { ...config, ...start });
   }
 }
 

@@ -4,6 +4,7 @@ import type { Contract, EventOf } from "@stockflow/contracts";
 import { extractFromHeaders, startConsumerSpan } from "@stockflow/telemetry";
 import { type DeadLetterReason, deadLetter } from "../dead-letter.js";
 import type { consumerMetrics } from "../metrics.js";
+import { annotateSkipped } from "../skipped.js";
 import type { Logger } from "../types.js";
 import type { Verdict } from "./classify.js";
 import { messageIdOf } from "./classify.js";
@@ -67,6 +68,7 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
       const parent = extractFromHeaders(m.headers);
       const span = startConsumerSpan(m.subject, messageIdOf(m), parent, durable);
       const started = performance.now();
+      if (verdict.kind === "skip") annotateSkipped(span, m.data);
       try {
         if (verdict.kind === "dead") {
           span.setAttribute("error.type", verdict.reason);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Contract, type EventOf, type ServiceName, validationErrors } from "@stockflow/contracts";
 import { captureContext } from "@stockflow/telemetry";
 import { ContractViolation } from "../errors.js";
+import { type EnqueueOptions, versionsToWrite } from "../published-versions.js";
 
 /** An outbox row as the relay publishes it: the columns besides the generated id. */
 export interface OutboxRow {
@@ -42,24 +43,32 @@ export function cloudEventHeaders(
  * published. Validates the payload against its contract (ContractViolation otherwise) and
  * adds the CloudEvents headers and the trace context current now (the relay publishes under
  * it, so the trace survives the outbox). Every writer (enqueue, ordering's intake,
- * allocation's units of work) goes through here.
+ * allocation's units of work) goes through here. During a deprecation window the event is
+ * also written as every older version still published (`versionsToWrite`): one row each,
+ * each validated against its own contract, with its own `ce-id`, the same `ce-time` and
+ * trace context (one change).
  */
 export function outboxRowsOf<C extends Contract>(
   service: ServiceName,
   contract: C,
   payload: EventOf<C>,
+  options?: EnqueueOptions,
 ): OutboxRow[] {
-  const errors = validationErrors(contract, payload);
-  if (errors.length > 0) throw new ContractViolation(contract.subject, errors);
-  const eventId = randomUUID();
-  return [
-    {
+  const context = captureContext();
+  let time: string | undefined;
+  return versionsToWrite(contract, payload, options).map((version) => {
+    const errors = validationErrors(version.contract, version.payload);
+    if (errors.length > 0) throw new ContractViolation(version.contract.subject, errors);
+    const eventId = randomUUID();
+    const headers = cloudEventHeaders(service, version.contract.subject, eventId);
+    time ??= headers["ce-time"];
+    return {
       eventId,
-      subject: contract.subject,
-      payload,
-      headers: { ...cloudEventHeaders(service, contract.subject, eventId), ...captureContext() },
-    },
-  ];
+      subject: version.contract.subject,
+      payload: version.payload,
+      headers: { ...headers, "ce-time": time!, ...context },
+    };
+  });
 }
 
 /**

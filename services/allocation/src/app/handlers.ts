@@ -77,6 +77,6 @@ export async function changeBatchQuantity(uow: UnitOfWork, event: BatchQuantityC
 
 export async function delayShipment(uow: UnitOfWork, event: ShipmentDelayedV1): Promise<void> {
   annotateSpan({ sku: event.sku, batchRef: event.reference });
-  const product = await uow.products.get(event.sku);
+  const product = await uow.products.get(event.sku, { linesOfBatch: event.reference });
   await uow.commit(product?.delayShipment(event.reference, event.eta) ?? []);
 }

@@ -12,6 +12,8 @@ export interface ProductNeeds {
   readonly queue?: boolean;
   /** A batch about to be set to `qty`: its newest allocations, enough to bring it down to `qty`. */
   readonly resize?: { readonly reference: string; readonly qty: number };
+  /** Every line allocated to this batch (a delayed shipment announces each of them). */
+  readonly linesOfBatch?: string;
 }
 
 /**

@@ -8,6 +8,19 @@ export interface LineAllocated {
   readonly sku: string;
   readonly qty: number;
   readonly batchref: string;
+  /** The batch's eta: null for stock on hand. */
+  readonly eta: string | null;
+  readonly version: number;
+}
+
+/** A line stays on its batch, whose shipment is now due later: the line's new eta. */
+export interface LineDelayed {
+  readonly type: "line_delayed";
+  readonly orderId: string;
+  readonly sku: string;
+  readonly qty: number;
+  readonly batchref: string;
+  readonly eta: string;
   readonly version: number;
 }
 
@@ -31,4 +44,4 @@ export interface OutOfStock {
   readonly version: number;
 }
 
-export type AllocationEvent = LineAllocated | LineDeallocated | OutOfStock;
+export type AllocationEvent = LineAllocated | LineDelayed | LineDeallocated | OutOfStock;

@@ -42,11 +42,15 @@ export class Product {
   private readonly allocations = new Map<string, AllocationState>();
   private readonly waiting = new Map<string, BackorderState>();
   private readonly queueComplete: boolean;
+  /** A new product holds every line it will ever have; a restored one, what it was given. */
+  private readonly holdsEveryLine: boolean;
+  private readonly linesOfBatch: string | undefined;
   private readonly batchRows: RowChanges<BatchState>;
   private readonly allocationRows: RowChanges<AllocationState>;
   private readonly backorderRows: RowChanges<BackorderState>;
 
-  private constructor(state: ProductState) {
+  private constructor(state: ProductState, holdsEveryLine = false) {
+    this.holdsEveryLine = holdsEveryLine;
     this.sku_ = state.sku;
     this.version_ = state.version;
     this.loadedVersion = state.version;
@@ -54,6 +58,7 @@ export class Product {
     for (const a of state.allocations) this.allocations.set(a.orderId, { ...a });
     for (const b of state.backorders) this.waiting.set(b.orderId, { ...b });
     this.queueComplete = state.queueComplete;
+    this.linesOfBatch = state.linesOfBatch;
     this.batchRows = new RowChanges(new Set(this.batchList.map((b) => b.reference)));
     this.allocationRows = new RowChanges(new Set(this.allocations.keys()));
     this.backorderRows = new RowChanges(new Set(this.waiting.keys()));
@@ -61,14 +66,17 @@ export class Product {
 
   /** A product nobody has heard of yet: version 0, saved as new on its first change. */
   static create(sku: string): Product {
-    return new Product({
-      sku,
-      version: 0,
-      batches: [],
-      allocations: [],
-      backorders: [],
-      queueComplete: true,
-    });
+    return new Product(
+      {
+        sku,
+        version: 0,
+        batches: [],
+        allocations: [],
+        backorders: [],
+        queueComplete: true,
+      },
+      true,
+    );
   }
 
   static restore(state: ProductState): Product {
@@ -200,14 +208,30 @@ export class Product {
     return [...events, ...this.serveBackorders()];
   }
 
-  /** A new eta only changes where future lines go; lines already allocated stay. */
+  /**
+   * A new eta changes where future lines go; lines already allocated stay, and each is
+   * announced again with its new eta. Needs every line of the batch (`linesOfBatch`).
+   */
   delayShipment(reference: string, eta: string): AllocationEvent[] {
     const batch = this.batch(reference);
     if (!batch || batch.eta === eta) return [];
+    if (!this.holdsEveryLine && this.linesOfBatch !== reference)
+      throw new IncompleteProduct(this.sku_, `the lines of batch ${reference}`);
     batch.eta = eta;
     this.batchRows.put(reference, batch);
     this.bump();
-    return [];
+    return [...this.allocations.values()]
+      .filter((a) => a.batchref === reference)
+      .sort((x, y) => x.allocatedAt - y.allocatedAt)
+      .map(({ orderId, qty }) => ({
+        type: "line_delayed",
+        orderId,
+        sku: this.sku_,
+        qty,
+        batchref: reference,
+        eta,
+        version: this.bump(),
+      }));
   }
 
   private batch(reference: string): BatchState | undefined {
@@ -257,6 +281,7 @@ export class Product {
       sku: this.sku_,
       qty: line.qty,
       batchref: batch.reference,
+      eta: batch.eta,
       version,
     };
   }

@@ -43,4 +43,6 @@ export interface ProductState {
   backorders: BackorderState[];
   /** Whether `backorders` is the whole queue, which serving backorders needs. */
   queueComplete: boolean;
+  /** A batch whose allocated lines are all in `allocations` (a delay announces each). */
+  linesOfBatch?: string;
 }

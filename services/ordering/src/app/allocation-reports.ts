@@ -1,4 +1,4 @@
-import type { LineAllocatedV1, LineDeallocatedV1, OutOfStockV1 } from "@stockflow/contracts";
+import type { LineAllocatedV1, LineAllocatedV2, LineDeallocatedV1, OutOfStockV1 } from "@stockflow/contracts";
 import { annotateSpan } from "@stockflow/telemetry";
 import {
   applyLineReport,
@@ -17,9 +17,16 @@ export interface OrderReport {
   report: LineReport;
 }
 
-export const allocatedReport = (e: LineAllocatedV1): OrderReport => ({
+/** From v2 with the batch's eta; from v1 (before the switch to v2) without it. */
+export const allocatedReport = (e: LineAllocatedV1 | LineAllocatedV2): OrderReport => ({
   orderId: e.orderId,
-  report: { kind: "allocated", sku: e.sku, batchref: e.batchref, version: e.version },
+  report: {
+    kind: "allocated",
+    sku: e.sku,
+    batchref: e.batchref,
+    ...("eta" in e ? { eta: e.eta } : {}),
+    version: e.version,
+  },
 });
 
 /** The line waits again: allocation reallocates or backorders it next. */
@@ -74,7 +81,7 @@ async function applyOne(deps: HandlerDeps, tx: Transaction, r: OrderReport): Pro
   return outcome!;
 }
 
-export const lineAllocated = (deps: HandlerDeps, tx: Transaction, e: LineAllocatedV1) =>
+export const lineAllocated = (deps: HandlerDeps, tx: Transaction, e: LineAllocatedV1 | LineAllocatedV2) =>
   applyOne(deps, tx, allocatedReport(e));
 
 export const lineDeallocated = (deps: HandlerDeps, tx: Transaction, e: LineDeallocatedV1) =>

@@ -8,7 +8,7 @@ export interface OrderView {
   orderId: string;
   customerId: string;
   status: OrderStatus;
-  lines: { sku: string; qty: number; status: LineStatus; batchref: string | null }[];
+  lines: { sku: string; qty: number; status: LineStatus; batchref: string | null; eta: string | null }[];
   createdAt: string;
   updatedAt: string;
 }
@@ -21,7 +21,7 @@ export async function getOrder(tx: Pick<Transaction, "orders">, orderId: string)
     orderId: order.orderId,
     customerId: order.customerId,
     status: orderStatus(order),
-    lines: order.lines.map(({ sku, qty, status, batchref }) => ({ sku, qty, status, batchref })),
+    lines: order.lines.map(({ sku, qty, status, batchref, eta }) => ({ sku, qty, status, batchref, eta })),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };

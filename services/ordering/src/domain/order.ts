@@ -12,6 +12,11 @@ export interface OrderLine {
   readonly status: LineStatus;
   /** Set only while the line is allocated. */
   readonly batchref: string | null;
+  /**
+   * When the allocated line's shipment is due (`YYYY-MM-DD`); null for stock on hand, for a
+   * line not allocated, and for one whose allocation was reported without it (v1).
+   */
+  readonly eta: string | null;
   /** The product version of the last allocation event applied to this line; 0 before any. */
   readonly version: number;
 }
@@ -48,7 +53,14 @@ export function createOrder({ orderId, customerId, lines, now }: NewOrder): Orde
   return {
     orderId,
     customerId,
-    lines: lines.map(({ sku, qty }) => ({ sku, qty, status: "pending", batchref: null, version: 0 })),
+    lines: lines.map(({ sku, qty }) => ({
+      sku,
+      qty,
+      status: "pending",
+      batchref: null,
+      eta: null,
+      version: 0,
+    })),
     cancelledAt: null,
     createdAt: now,
     updatedAt: now,
@@ -73,9 +85,12 @@ export function orderStatus(order: Pick<Order, "lines" | "cancelledAt">): OrderS
   return allocated === 0 ? "backordered" : "partially_allocated";
 }
 
-/** What allocation reported about one line, at a product version. */
+/**
+ * What allocation reported about one line, at a product version. An allocation read from
+ * line_allocated v1 has no `eta`; from v2, the batch's eta or null.
+ */
 export type LineReport =
-  | { kind: "allocated"; sku: string; batchref: string; version: number }
+  | { kind: "allocated"; sku: string; batchref: string; eta?: string | null; version: number }
   | { kind: "deallocated"; sku: string; version: number }
   | { kind: "out_of_stock"; sku: string; version: number };
 
@@ -93,8 +108,22 @@ const statusAfter = (report: LineReport): LineStatus =>
  */
 export function supersedes(line: OrderLine, report: LineReport): boolean {
   if (report.version > line.version) return true;
-  return report.version === line.version && line.status === "pending" && report.kind !== "deallocated";
+  if (report.version !== line.version) return false;
+  if (line.status === "pending") return report.kind !== "deallocated";
+  return completesEta(line, report);
 }
+
+/**
+ * Whether an allocation at the line's own version tells what the line does not know yet:
+ * the eta, which v1 (read before a switch to v2) did not carry. It is the same change, so
+ * it adds the eta and nothing else; the same report again, or v1 after v2, changes nothing.
+ */
+const completesEta = (line: OrderLine, report: LineReport): boolean =>
+  report.kind === "allocated" &&
+  line.status === "allocated" &&
+  line.batchref === report.batchref &&
+  report.eta !== undefined &&
+  report.eta !== line.eta;
 
 /**
  * Applies allocation's report about one line. A cancelled order stays cancelled whatever
@@ -114,6 +143,7 @@ export function applyLineReport(
     ...current,
     status: statusAfter(report),
     batchref: report.kind === "allocated" ? report.batchref : null,
+    eta: report.kind === "allocated" ? (report.eta ?? null) : null,
     version: report.version,
   };
   const lines = order.lines.map((l, i) => (i === index ? line : l));
@@ -125,7 +155,7 @@ export function cancelOrder(order: Order, now: Date): Order {
   if (order.cancelledAt !== null) throw new OrderAlreadyCancelled(order.orderId);
   return {
     ...order,
-    lines: order.lines.map((l) => ({ ...l, status: "cancelled", batchref: null })),
+    lines: order.lines.map((l) => ({ ...l, status: "cancelled", batchref: null, eta: null })),
     cancelledAt: now,
     updatedAt: now,
   };

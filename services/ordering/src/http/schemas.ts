@@ -64,6 +64,10 @@ export const OrderView = Type.Object({
       qty: Type.Integer(),
       status: LineStatus,
       batchref: Type.Union([Type.String(), Type.Null()]),
+      eta: Type.Union([Type.String({ format: "date" }), Type.Null()], {
+        description:
+          "when the allocated line's shipment is due; null for stock on hand and lines not allocated",
+      }),
     }),
   ),
   createdAt: Type.String({ format: "date-time" }),
@@ -82,4 +86,20 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 // repositories check), as any other unknown id.
 const PathId = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
 export const OrderParams = Type.Object({ orderId: PathId("the order id from POST /orders") });
+/** The longest a request may wait for an order, by contract. */
+export const MAX_WAIT_MS = 30_000;
+export const OrderQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_WAIT_MS,
+        description:
+          "milliseconds to hold the answer until the order is no longer pending (0 or absent: answer at once)",
+      }),
+    ),
+  },
+  // Other query parameters (a client's cache buster) are left alone, as before `wait` existed.
+);
+export type OrderQuery = Static<typeof OrderQuery>;
 export const CustomerParams = Type.Object({ customerId: PathId("the storefront's customer id") });

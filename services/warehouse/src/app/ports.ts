@@ -3,6 +3,8 @@ import type { Batch, DispatchInstruction } from "../domain/index.js";
 
 export interface BatchRepository {
   get(reference: string): Promise<Batch | undefined>;
+  /** The SKU's batches: stock on hand first, then shipments by eta, then by registration. */
+  listBySku(sku: string): Promise<Batch[]>;
   /** Reads the batch and locks it until the unit of work ends, so two changes cannot both pass a check. */
   getForUpdate(reference: string): Promise<Batch | undefined>;
   /** Stores a new batch; false when the reference is already taken (also by a concurrent insert). */

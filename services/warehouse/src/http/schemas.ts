@@ -45,6 +45,8 @@ export const DelayBody = Type.Object({ eta: EtaDate }, { additionalProperties: f
 
 export const ReferenceParams = Type.Object({ reference: Reference });
 
+export const BatchesQuery = Type.Object({ sku: Sku });
+
 export const DispatchesQuery = Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export const DispatchView = Type.Object({

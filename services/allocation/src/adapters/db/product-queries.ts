@@ -54,6 +54,12 @@ function newestOf(params: Params, { reference, qty }: NonNullable<ProductNeeds["
     ) r where r.running - r.qty < coalesce(${excess}, 0)`;
 }
 
+/** Every line allocated to the batch: what a delay of its shipment announces again. */
+function batchLines(params: Params, reference: string): string {
+  return `select a.order_id, a.batch_ref, a.qty, a.allocated_version from allocations a
+    where a.batch_ref = ${params.add(reference, "text")} and a.sku = p.sku`;
+}
+
 /** Products matching `where` (over `products p`), each with every batch and what `needs` asks for. */
 export async function loadProducts(
   db: Db,
@@ -65,6 +71,7 @@ export async function loadProducts(
   const lineSources = [
     ...(orderIds.length ? [orderLines(params, orderIds)] : []),
     ...(needs.resize ? [newestOf(params, needs.resize)] : []),
+    ...(needs.linesOfBatch ? [batchLines(params, needs.linesOfBatch)] : []),
   ];
   const allocated = lineSources.length
     ? `(select coalesce(json_agg(json_build_array(x.order_id, x.batch_ref, x.qty, x.allocated_version)), '[]')
@@ -97,6 +104,7 @@ export async function loadProducts(
     allocations: r.allocations.map(toAllocation),
     backorders: r.backorders.map(([orderId, qty, since]) => ({ orderId, qty, since })),
     queueComplete: needs.queue === true,
+    ...(needs.linesOfBatch ? { linesOfBatch: needs.linesOfBatch } : {}),
   }));
 }
 

@@ -51,7 +51,8 @@ export class ProductSession {
   recall(sku: string, needs: ProductNeeds): Recalled | undefined {
     const known = this.known.get(sku) ?? (needs.orderIds?.length ? this.cache?.get(sku) : undefined);
     // The newest lines of a shrinking batch are read afresh every time.
-    if (!known || needs.resize || (needs.queue && !known.state.queueComplete)) return undefined;
+    if (!known || needs.resize || needs.linesOfBatch || (needs.queue && !known.state.queueComplete))
+      return undefined;
     const unread = (needs.orderIds ?? []).filter((orderId) => !known.orders.has(orderId));
     if (unread.some((orderId) => this.doubted.has(pair(sku, orderId)))) return undefined;
     return { ...known, unread };

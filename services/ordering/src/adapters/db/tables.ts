@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   check,
+  date,
   foreignKey,
   index,
   integer,
@@ -37,6 +38,8 @@ export const orderLines = pgTable(
     qty: integer("qty").notNull(),
     status: text("status").$type<"pending" | "allocated" | "backordered" | "cancelled">().notNull(),
     batchref: text("batchref"),
+    /** The allocated line's batch eta (`YYYY-MM-DD`) as line_allocated v2 said; null otherwise. */
+    eta: date("eta", { mode: "string" }),
     /** Product version of the last allocation event applied to the line (0: none yet). */
     version: integer("version").notNull().default(0),
   },

@@ -1,9 +1,11 @@
 import { type HttpApp, HttpError } from "@stockflow/service-kit";
 import { annotateSpan } from "@stockflow/telemetry";
 import { cancelOrder } from "../../app/cancel-order.js";
+import type { OrderWaiters } from "../../app/order-waiters.js";
 import { placeOrder } from "../../app/place-order.js";
 import type { HandlerDeps, UnitOfWork } from "../../app/ports.js";
 import { getOrder } from "../../app/queries.js";
+import { waitForOrder } from "../../app/wait-for-order.js";
 import { answering } from "../errors.js";
 import { requestHash } from "../request-hash.js";
 import {
@@ -12,6 +14,7 @@ import {
   OrderAccepted,
   OrderCancelled,
   OrderParams,
+  OrderQuery,
   OrderView,
   PlaceOrderBody,
 } from "../schemas.js";
@@ -19,6 +22,17 @@ import {
 export interface OrderRoutesDeps {
   uow: UnitOfWork;
   handlers: HandlerDeps;
+  waiters: OrderWaiters;
+}
+
+/** Set on an answer given at once because too many requests wait already. */
+export const WAIT_REFUSED_HEADER = "x-wait-refused";
+
+// The query string arrives as text and the app never coerces types: a plain decimal `wait`
+// becomes a number here, anything else stays text and fails the integer schema (400).
+function waitAsNumber(query: unknown): void {
+  const q = query as { wait?: unknown };
+  if (typeof q.wait === "string" && /^\d{1,9}$/.test(q.wait)) q.wait = Number(q.wait);
 }
 
 function firstRepeatedSku(lines: readonly { sku: string }[]): string | undefined {
@@ -30,7 +44,8 @@ function firstRepeatedSku(lines: readonly { sku: string }[]): string | undefined
   return undefined;
 }
 
-export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): void {
+export function orderRoutes(app: HttpApp, { uow, handlers, waiters }: OrderRoutesDeps): void {
+  const read = (orderId: string) => uow.read((repos) => getOrder(repos, orderId));
   app.post(
     "/orders",
     {
@@ -76,11 +91,26 @@ export function orderRoutes(app: HttpApp, { uow, handlers }: OrderRoutesDeps): v
       schema: {
         operationId: "getOrder",
         summary: "An order with the status of each line and of the whole order",
+        description:
+          "With `wait`, the answer is held until the order is no longer pending or the time is up. " +
+          `When too many requests wait already, it answers at once with the header ${WAIT_REFUSED_HEADER}.`,
         params: OrderParams,
-        response: { 200: OrderView, 404: ErrorBody },
+        querystring: OrderQuery,
+        response: { 200: OrderView, 400: ErrorBody, 404: ErrorBody },
+      },
+      preValidation: (request, _reply, done) => {
+        waitAsNumber(request.query);
+        done();
       },
     },
-    async (request) => answering(() => uow.read((repos) => getOrder(repos, request.params.orderId))),
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const wait = request.query.wait ?? 0;
+      if (wait === 0) return answering(() => read(orderId));
+      const { order, refused } = await answering(() => waitForOrder(read, waiters, orderId, wait));
+      if (refused) reply.header(WAIT_REFUSED_HEADER, "too_many_waiting");
+      return order;
+    },
   );
 
   app.post(

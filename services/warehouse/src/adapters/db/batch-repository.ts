@@ -1,5 +1,5 @@
 import type { DbOrTx } from "@stockflow/messaging";
-import { eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import type { BatchRepository } from "../../app/ports.js";
 import type { Batch } from "../../domain/index.js";
 import { batches } from "./tables.js";
@@ -11,6 +11,15 @@ export function batchRepository(db: DbOrTx): BatchRepository {
     async get(reference) {
       const [row] = await db.select(columns).from(batches).where(eq(batches.reference, reference));
       return row;
+    },
+    async listBySku(sku) {
+      // Stock on hand first, then shipments by eta, then in the order they were registered:
+      // the order allocation prefers them in.
+      return db
+        .select(columns)
+        .from(batches)
+        .where(eq(batches.sku, sku))
+        .orderBy(sql`${batches.eta} asc nulls first`, asc(batches.createdAt), asc(batches.reference));
     },
     async getForUpdate(reference) {
       const [row] = await db

@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, date, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  date,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 export const batches = pgTable(
   "batches",
@@ -12,7 +22,11 @@ export const batches = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check("batches_qty_not_negative", sql`${t.qty} >= 0`)],
+  (t) => [
+    check("batches_qty_not_negative", sql`${t.qty} >= 0`),
+    // GET /batches?sku= (the staff console's lookup).
+    index("batches_sku_idx").on(t.sku),
+  ],
 );
 
 /** One row per (order line, batch): pending while allocated there, cancelled after. */

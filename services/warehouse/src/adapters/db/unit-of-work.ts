@@ -25,6 +25,7 @@ export function createQueries(db: DbOrTx): Queries {
   const dispatches = dispatchRepository(db);
   return {
     batch: (reference) => batches.get(reference),
+    batchesOf: (sku) => batches.listBySku(sku),
     dispatchesOf: (orderId) => dispatches.listByOrder(orderId),
   };
 }

@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { isCalendarDate } from "@stockflow/contracts";
 import { HttpError } from "@stockflow/service-kit";
 import { annotateSpan } from "@stockflow/telemetry";
@@ -7,6 +8,7 @@ import type { Batch } from "../../domain/index.js";
 import { auditor } from "../audit.js";
 import { toHttpError } from "../errors.js";
 import {
+  BatchesQuery,
   BatchView,
   DamageBody,
   DelayBody,
@@ -122,6 +124,22 @@ export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): vo
       const batch = await queries.batch(reference);
       if (!batch) throw toHttpError(new BatchNotFound(reference));
       return view(batch);
+    },
+  );
+
+  app.get(
+    "/batches",
+    {
+      schema: {
+        summary: "The batches of a SKU: stock on hand first, then shipments by eta ([] when none)",
+        querystring: BatchesQuery,
+        response: { 200: Type.Array(BatchView), 400: ErrorView },
+      },
+    },
+    async (request) => {
+      const { sku } = request.query;
+      annotateSpan({ sku });
+      return (await queries.batchesOf(sku)).map(view);
     },
   );
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "batches_sku_idx" ON "batches" USING btree ("sku");
