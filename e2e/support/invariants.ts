@@ -113,6 +113,17 @@ async function inconsistencies(dbs: Record<ServiceName, Sql>): Promise<string[]>
   const twice = await dbs.allocation`
     select order_id, sku from allocations intersect select order_id, sku from backorders`;
   for (const r of twice) out.push(`line ${r.order_id}/${r.sku} is both allocated and backordered`);
+  // Backorders are served whenever stock arrives or frees: none may wait beside a batch that fits it.
+  const starved = await dbs.allocation`
+    select w.order_id, w.sku, w.qty, s.reference, s.available
+    from backorders w join (
+      select b.reference, b.sku, b.qty - coalesce(sum(a.qty), 0)::int as available
+      from batches b left join allocations a on a.batch_ref = b.reference
+      group by b.reference, b.sku, b.qty) s on s.sku = w.sku and s.available >= w.qty`;
+  for (const r of starved)
+    out.push(
+      `backorder ${r.order_id}/${r.sku} (${r.qty}) waits while batch ${r.reference} has ${r.available}`,
+    );
 
   // With the eta of the line's batch, which ordering shows on the line (line_allocated v2).
   const allocations = await dbs.allocation`

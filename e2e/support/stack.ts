@@ -8,9 +8,10 @@ import {
   type OtlpReceiver,
   type PrivateNatsServer,
   type ServiceProcess,
+  type ServiceReplicas,
   startNatsServer,
   startOtlpReceiver,
-  startServiceProcess,
+  startServiceReplicas,
   type TestDatabase,
 } from "@stockflow/testkit";
 import { type ApiClient, apiClient, type ServiceUrls } from "./api.js";
@@ -40,11 +41,20 @@ export interface StackOptions {
    * private PostgreSQL from `startPostgresServer` that a fault test stops and starts.
    */
   adminDatabaseUrl?: string;
+  /**
+   * Processes per service (default 1), sharing its database and durables as a deployment's
+   * replicas do. `api` spreads requests over the replicas in rotation; `stop`, `kill` and
+   * `start` act on replica 0 unless given another.
+   */
+  replicas?: number;
 }
 
 export interface Stack {
   readonly urls: ServiceUrls;
+  /** Replica 0 of each service. */
   readonly processes: Record<ServiceName, ServiceProcess>;
+  /** Every replica of each service. */
+  readonly replicas: Record<ServiceName, ServiceReplicas>;
   readonly databases: Record<ServiceName, TestDatabase>;
   readonly nats: PrivateNatsServer;
   /** Present when started with `tracing: true`. */
@@ -54,12 +64,12 @@ export interface Stack {
   readonly staffToken: string;
   /** The HTTP APIs of the three services. */
   readonly api: ApiClient;
-  /** SIGTERM (or `signal`), resolves to the exit code. */
-  stop(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
-  /** SIGKILL, as a crash. */
-  kill(name: ServiceName): Promise<void>;
-  /** Starts a stopped service again (same port, database and environment) and waits until ready. */
-  start(name: ServiceName): Promise<void>;
+  /** SIGTERM (or `signal`) to a replica (default 0), resolves to the exit code. */
+  stop(name: ServiceName, signal?: NodeJS.Signals, replica?: number): Promise<number | null>;
+  /** SIGKILL of a replica (default 0), as a crash. */
+  kill(name: ServiceName, replica?: number): Promise<void>;
+  /** Starts a stopped replica (default 0) again (same port, database and environment) and waits until ready. */
+  start(name: ServiceName, replica?: number): Promise<void>;
   /** Stops nats-server (SIGTERM, or SIGKILL with `crash`) and starts it again on the same store. */
   restartNats(options?: { crash?: boolean }): Promise<void>;
   /** Every message of a stream, in order. */
@@ -91,11 +101,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const label = options.label ?? "e2e";
   const staffToken = `e2e-staff-${randomBytes(12).toString("hex")}`;
   const cleanups: (() => Promise<unknown>)[] = [];
-  const processes: Partial<Record<ServiceName, ServiceProcess>> = {};
+  const groups: Partial<Record<ServiceName, ServiceReplicas>> = {};
 
   async function disposeAll(): Promise<void> {
     // Processes first (they hold database sessions and NATS connections), then the rest.
-    await Promise.allSettled(Object.values(processes).map((p) => p.kill()));
+    await Promise.allSettled(Object.values(groups).map((g) => g.killAll()));
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     cleanups.length = 0;
   }
@@ -149,8 +159,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Started together: each service creates the streams it needs, so no order is required.
     const started = await Promise.allSettled(
       serviceNames.map(async (name) => {
-        processes[name] = await startServiceProcess({
+        groups[name] = await startServiceReplicas({
           name,
+          count: options.replicas ?? 1,
           entry: entryOf(name),
           cwd: repoRoot,
           env: envOf(name),
@@ -161,32 +172,48 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const failures = started.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
     if (failures.length > 0) throw new Error(`the stack did not start:\n${failures.join("\n")}`);
 
-    const all = processes as Record<ServiceName, ServiceProcess>;
+    const replicas = groups as Record<ServiceName, ServiceReplicas>;
+    const all = Object.fromEntries(serviceNames.map((n) => [n, replicas[n].replicas[0]!])) as Record<
+      ServiceName,
+      ServiceProcess
+    >;
     const urls: ServiceUrls = {
       ordering: all.ordering.url,
       allocation: all.allocation.url,
       warehouse: all.warehouse.url,
     };
+    // Read at each request: the next replica in rotation, as behind a load balancer.
+    const balanced: ServiceUrls = {
+      get ordering() {
+        return replicas.ordering.nextUrl();
+      },
+      get allocation() {
+        return replicas.allocation.nextUrl();
+      },
+      get warehouse() {
+        return replicas.warehouse.nextUrl();
+      },
+    };
 
     return {
       urls,
       processes: all,
+      replicas,
       databases,
       nats,
       otlp,
       natsConnection,
       staffToken,
-      api: apiClient(urls, staffToken),
-      stop: (name, signal) => all[name].stop(signal),
-      kill: (name) => all[name].kill(),
-      start: (name) => all[name].start(),
+      api: apiClient(balanced, staffToken),
+      stop: (name, signal, replica = 0) => replicas[name].stop(replica, signal),
+      kill: (name, replica = 0) => replicas[name].kill(replica),
+      start: (name, replica = 0) => replicas[name].start(replica),
       async restartNats({ crash = false } = {}) {
         await (crash ? nats.kill() : nats.stop());
         await nats.start();
       },
       readStream: (stream) => readStream(natsConnection, stream),
-      logs: (name) =>
-        (name ? [name] : serviceNames).map((n) => `--- ${n} ---\n${all[n].logs().slice(-4000)}`).join("\n"),
+      logs: (name) => (name ? [name] : serviceNames).map((n) => replicas[n].logs()).join("\n"),
       dispose: disposeAll,
     };
   } catch (err) {

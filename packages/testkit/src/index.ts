@@ -11,6 +11,8 @@ export type { PrivatePostgresServer } from "./postgres-server.js";
 export { startPostgresServer } from "./postgres-server.js";
 export type { ServiceProcess, ServiceProcessOptions } from "./service-process.js";
 export { startServiceProcess } from "./service-process.js";
+export type { ServiceReplicas, ServiceReplicasOptions } from "./service-replicas.js";
+export { startServiceReplicas } from "./service-replicas.js";
 export type { SocketWriteCounter } from "./socket-writes.js";
 export { countSocketWrites } from "./socket-writes.js";
 export type { SpanCollector } from "./spans.js";

@@ -242,6 +242,20 @@ const message: fc.Arbitrary<Message> = fc.oneof(
 
 let runs = 0;
 
+/**
+ * Drops news (change, delay) of a batch not registered before it: the handler refuses it
+ * (BatchNotRegistered) and the consumer retries it until the registration has been applied,
+ * or dead-letters it, so it never changes anything in a transaction that commits.
+ */
+function registeredFirst<T>(items: readonly T[], messageOf: (item: T) => Message, known = new Set<string>()) {
+  return items.filter((item) => {
+    const m = messageOf(item);
+    if (m.kind === "register") known.add(`${m.sku}/${m.ref}`);
+    return (m.kind !== "change" && m.kind !== "delay") || known.has(`${m.sku}/${m.ref}`);
+  });
+}
+const itself = (m: Message) => m;
+
 describe("messages handled as one batch", () => {
   it.each([
     ["one handler call each", false],
@@ -253,7 +267,11 @@ describe("messages handled as one batch", () => {
         fc.asyncProperty(
           fc.array(message, { maxLength: 10 }),
           fc.array(message, { minLength: 1, maxLength: 20 }),
-          async (history, batch) => {
+          async (anyHistory, anyBatch) => {
+            const known = new Set<string>();
+            const history = registeredFirst(anyHistory, itself, known);
+            const batch = registeredFirst(anyBatch, itself, known);
+            if (batch.length === 0) return;
             const run = ++runs;
             const [batched, single] = [`p${run}a`, `p${run}b`];
             await oneByOne(history, batched);
@@ -286,7 +304,8 @@ describe("messages handled as one batch", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(message, fc.integer({ min: 0, max: 1 })), { minLength: 1, maxLength: 30 }),
-        async (handled) => {
+        async (anyHandled) => {
+          const handled = registeredFirst(anyHandled, ([m]) => m);
           const run = ++runs;
           const [remembering, reading] = [`m${run}a`, `m${run}b`];
           const messages = handled.map(([m]) => m);

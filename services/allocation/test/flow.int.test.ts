@@ -4,39 +4,21 @@ import {
   orderCancelledV1,
   orderPlacedV1,
 } from "@stockflow/contracts";
-import {
-  createTestDatabase,
-  type PrivateNatsServer,
-  startNatsServer,
-  type TestDatabase,
-  waitFor,
-} from "@stockflow/testkit";
+import { waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AllocationService, bootstrap, loadConfig } from "../src/index.js";
-import { neighbours } from "./jetstream.js";
-import { quietLogger } from "./support.js";
+import { allocationOverJetStream } from "./jetstream.js";
 
-let nats: PrivateNatsServer;
-let testDb: TestDatabase;
-let service: AllocationService;
-let others: Awaited<ReturnType<typeof neighbours>>;
+let stack: Awaited<ReturnType<typeof allocationOverJetStream>>;
+let service: typeof stack.service;
+let others: typeof stack.others;
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  testDb = await createTestDatabase("allocation_flow");
-  const config = loadConfig({ DATABASE_URL: testDb.url, NATS_URL: nats.url, PORT: "0", LOG_LEVEL: "silent" });
-  service = await bootstrap(config, { logger: quietLogger() });
-  await service.start();
-  others = await neighbours(nats.url);
-  await others.start();
+  stack = await allocationOverJetStream("allocation_flow");
+  ({ service, others } = stack);
 });
 
 afterAll(async () => {
-  await others?.dispose();
-  await service?.stop();
-  await service?.app.close();
-  await testDb?.drop();
-  await nats?.dispose();
+  await stack?.dispose();
 });
 
 const placed = (orderId: string, sku: string, qty: number) => ({

@@ -3,6 +3,7 @@ import { asc, gt } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import { createViews } from "../src/adapters/db/views.js";
+import { BatchNotRegistered } from "../src/app/batch-not-registered.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
 import { migratedTestDatabase } from "./support.js";
@@ -192,9 +193,16 @@ describe("the handlers, through the real unit of work", () => {
     });
   });
 
-  it("ignore stock news about a product nobody has registered", async () => {
-    await run(handlers.changeBatchQuantity, { reference: "ghost", sku: "GHOST", qty: 1, reason: "count" });
-    await run(handlers.delayShipment, { reference: "ghost", sku: "GHOST", eta: "2030-06-01" });
+  it("refuse stock news about a batch not registered yet, to be retried, and change nothing", async () => {
+    await expect(
+      run(handlers.changeBatchQuantity, { reference: "ghost", sku: "GHOST", qty: 1, reason: "count" }),
+    ).rejects.toThrow(BatchNotRegistered);
+    await expect(
+      run(handlers.delayShipment, { reference: "ghost", sku: "GHOST", eta: "2030-06-01" }),
+    ).rejects.toThrow(BatchNotRegistered);
+    await expect(
+      run(handlers.delayShipment, { reference: "ghost", sku: "TABLE", eta: "2030-06-01" }),
+    ).rejects.toThrow(BatchNotRegistered);
     expect(await published()).toEqual([]);
     expect(await createViews(database.db).product("GHOST")).toBeUndefined();
   });

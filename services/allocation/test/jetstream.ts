@@ -7,6 +7,8 @@ import {
 } from "@stockflow/contracts";
 import { connectNats, createConsumer, handle } from "@stockflow/messaging";
 import { eventPublisher } from "@stockflow/messaging/testing";
+import { createTestDatabase, startNatsServer, waitFor } from "@stockflow/testkit";
+import { bootstrap, loadConfig } from "../src/index.js";
 import { migratedTestDatabase, quietLogger } from "./support.js";
 
 export interface Observed {
@@ -57,11 +59,54 @@ export async function neighbours(natsUrl: string) {
     publish: <C extends Contract>(contract: C, ...payloads: EventOf<C>[]) =>
       publisher.publish(contract, ...payloads),
     about: (orderId: string) => observed.filter((e) => e.orderId === orderId),
+    /** Resolves once every event published so far is on its stream (the relay marked it). */
+    async flushed() {
+      await waitFor(
+        async () => {
+          const [row] = await database.sql`select count(*)::int as n from outbox where published_at is null`;
+          return row?.n === 0;
+        },
+        { message: "the neighbours' outbox to be published" },
+      );
+    },
     async dispose() {
       await observer.stop();
       await publisher.stop();
       await nc.close();
       await database.dispose();
+    },
+  };
+}
+
+/**
+ * The allocation service as it runs (bootstrap, consumers and relay started) on a fresh
+ * database and a private nats-server, with its neighbours (above) publishing and observing.
+ */
+export async function allocationOverJetStream(label: string, env: Record<string, string> = {}) {
+  const nats = await startNatsServer();
+  const testDb = await createTestDatabase(label);
+  const config = loadConfig({
+    DATABASE_URL: testDb.url,
+    NATS_URL: nats.url,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const service = await bootstrap(config, { logger: quietLogger() });
+  await service.start();
+  const others = await neighbours(nats.url);
+  await others.start();
+  return {
+    nats,
+    testDb,
+    service,
+    others,
+    async dispose() {
+      await others.dispose();
+      await service.stop();
+      await service.app.close();
+      await testDb.drop();
+      await nats.dispose();
     },
   };
 }

@@ -7,6 +7,8 @@ import type {
 } from "@stockflow/contracts";
 import { annotateSpan } from "@stockflow/telemetry";
 import type { AllocationEvent } from "../domain/events.js";
+import type { Product } from "../domain/product.js";
+import { BatchNotRegistered } from "./batch-not-registered.js";
 import type { UnitOfWork } from "./ports.js";
 
 // One function per incoming event: load the products, let the domain decide, commit the
@@ -29,12 +31,20 @@ export function allocate(uow: UnitOfWork, event: OrderPlacedV1): Promise<void> {
  * a run of orders costs the round trips of one.
  */
 export async function allocateAll(uow: UnitOfWork, orders: readonly PlacedOrder[]): Promise<void> {
+  const orderIds = orders.map(({ event }) => event.orderId);
   const skus = [...new Set(orders.flatMap(({ event }) => event.lines.map((l) => l.sku)))];
-  const products = await uow.products.getOrCreate(skus, {
-    orderIds: orders.map(({ event }) => event.orderId),
+  // Sent together: the order records' locks come first, so a cancellation racing in another
+  // replica either committed before (its tombstone is answered) or waits for this commit.
+  const placing = uow.orders.place(orderIds);
+  const loading = uow.products.getOrCreate(skus, { orderIds });
+  const cancelled = await placing.catch(async (err) => {
+    await loading.catch(() => {});
+    throw err;
   });
-  const bySku = new Map(products.map((product) => [product.sku, product]));
+  const bySku = new Map((await loading).map((product) => [product.sku, product]));
   for (const { event, within } of orders) {
+    // Cancelled before its placement arrived: nothing to allocate, nothing to tell.
+    if (cancelled.has(event.orderId)) continue;
     within(() => {
       annotateSpan({
         orderId: event.orderId,
@@ -52,8 +62,16 @@ export async function allocateAll(uow: UnitOfWork, orders: readonly PlacedOrder[
 
 export async function cancelOrder(uow: UnitOfWork, event: OrderCancelledV1): Promise<void> {
   annotateSpan({ orderId: event.orderId });
+  // The tombstone first: a placement handled later allocates nothing, and one being handled
+  // now in another replica commits before the read below, which then finds its lines.
+  const cancelling = uow.orders.cancel(event.orderId);
+  const loading = uow.products.withOrder(event.orderId, { queue: true });
+  await cancelling.catch(async (err) => {
+    await loading.catch(() => {});
+    throw err;
+  });
   const events: AllocationEvent[] = [];
-  for (const product of await uow.products.withOrder(event.orderId, { queue: true })) {
+  for (const product of await loading) {
     events.push(...product.cancel(event.orderId));
   }
   await uow.commit(events);
@@ -66,17 +84,50 @@ export async function registerBatch(uow: UnitOfWork, event: BatchRegisteredV1): 
   await uow.commit(product.registerBatch({ reference: event.reference, qty: event.qty, eta: event.eta }));
 }
 
-export async function changeBatchQuantity(uow: UnitOfWork, event: BatchQuantityChangedV1): Promise<void> {
+/**
+ * Where a batch's news sits in the stream that brought it (the stream sequence): news older
+ * than the last of its kind applied to the batch is stale. Absent, news is taken as newest.
+ */
+export type NewsPosition = number | undefined;
+
+/** Stale news changes nothing; news of a batch not registered yet fails, to be retried. */
+async function batchToChange(
+  uow: UnitOfWork,
+  product: Product | undefined,
+  news: { reference: string; kind: "quantity" | "eta"; position: NewsPosition },
+): Promise<Product | undefined> {
+  if (!product?.batches().some((b) => b.reference === news.reference)) {
+    throw new BatchNotRegistered(news.reference);
+  }
+  if (news.position === undefined) return product;
+  return (await uow.batchNews.isNewest(news.reference, news.kind, news.position)) ? product : undefined;
+}
+
+export async function changeBatchQuantity(
+  uow: UnitOfWork,
+  event: BatchQuantityChangedV1,
+  position?: NewsPosition,
+): Promise<void> {
   annotateSpan({ sku: event.sku, batchRef: event.reference });
-  const product = await uow.products.get(event.sku, {
+  const loaded = await uow.products.get(event.sku, {
     queue: true,
     resize: { reference: event.reference, qty: event.qty },
+  });
+  const product = await batchToChange(uow, loaded, {
+    reference: event.reference,
+    kind: "quantity",
+    position,
   });
   await uow.commit(product?.changeBatchQuantity(event.reference, event.qty) ?? []);
 }
 
-export async function delayShipment(uow: UnitOfWork, event: ShipmentDelayedV1): Promise<void> {
+export async function delayShipment(
+  uow: UnitOfWork,
+  event: ShipmentDelayedV1,
+  position?: NewsPosition,
+): Promise<void> {
   annotateSpan({ sku: event.sku, batchRef: event.reference });
-  const product = await uow.products.get(event.sku, { linesOfBatch: event.reference });
+  const loaded = await uow.products.get(event.sku, { linesOfBatch: event.reference });
+  const product = await batchToChange(uow, loaded, { reference: event.reference, kind: "eta", position });
   await uow.commit(product?.delayShipment(event.reference, event.eta) ?? []);
 }

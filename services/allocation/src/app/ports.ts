@@ -31,6 +31,29 @@ export interface ProductRepository {
 }
 
 /**
+ * What allocation knows of each order apart from its lines, so that a placement and its
+ * cancellation end the same whichever is handled first, and never both at once.
+ */
+export interface OrderRecords {
+  /**
+   * Records these orders as placed (a record that exists stays as it is), each locked until
+   * the transaction ends; answers those already cancelled, whose placement must allocate nothing.
+   */
+  place(orderIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Records the order as cancelled for good, locked until the transaction ends. */
+  cancel(orderId: string): Promise<void>;
+}
+
+/** The position of the last news of each kind applied to each batch. */
+export interface BatchNews {
+  /**
+   * Whether news of this kind about the batch, at this position of its stream, is newer than
+   * every one applied; if so it is recorded (and the record locked until the transaction ends).
+   */
+  isNewest(reference: string, kind: "quantity" | "eta", position: number): Promise<boolean>;
+}
+
+/**
  * One handler's changes. `commit` saves every product changed through `products` and queues
  * the staged events, then `events`, for publication in the order given, all in the transaction the unit runs in. It
  * throws ConcurrencyConflict when another writer got there first: the transaction must then
@@ -38,6 +61,8 @@ export interface ProductRepository {
  */
 export interface UnitOfWork {
   readonly products: ProductRepository;
+  readonly orders: OrderRecords;
+  readonly batchNews: BatchNews;
   /**
    * Queues `events` for the next commit, made into what is published now: validated, and
    * in the trace context current now (a batch stages each message's events in its own).

@@ -3,4 +3,4 @@
 // (drizzle-kit cannot resolve the workspace package's source export).
 
 export { inbox, outbox } from "@stockflow/messaging";
-export { allocations, backorders, batches, products } from "./tables.js";
+export { allocations, backorders, batches, batchNews, orderRecords, products } from "./tables.js";

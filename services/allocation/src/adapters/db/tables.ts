@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { check, date, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 // Every hot query reads through an index, bounded by what the change needs rather than by
 // the product's history: a product by its SKU, an order's lines by (order_id, sku), a SKU's
@@ -70,4 +81,30 @@ export const backorders = pgTable(
     primaryKey({ columns: [t.orderId, t.sku] }),
     index("backorders_queue_idx").on(t.sku, t.sinceVersion),
   ],
+);
+
+/**
+ * One row per order heard of, placed or cancelled, whichever came first. Its row lock, taken
+ * first by every transaction about the order (`insert ... on conflict`), serializes a
+ * placement and its cancellation across replicas; `cancelled` stays true for good, so a
+ * placement that arrives after its cancellation (a tombstone) allocates nothing.
+ */
+export const orderRecords = pgTable("order_records", {
+  orderId: text("order_id").primaryKey(),
+  cancelled: boolean("cancelled").notNull().default(false),
+});
+
+/**
+ * Per batch and kind of news (quantity, eta): the WAREHOUSE stream sequence of the last one
+ * applied. Warehouse publishes a batch's news in the order it committed them, so an older
+ * sequence arriving later (a redelivery, another replica's slower transaction) is stale.
+ */
+export const batchNews = pgTable(
+  "batch_news",
+  {
+    reference: text("reference").notNull(),
+    kind: text("kind", { enum: ["quantity", "eta"] }).notNull(),
+    streamSequence: bigint("stream_sequence", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.reference, t.kind] })],
 );

@@ -9,6 +9,8 @@ import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
 import { outboxRowsOfEvent } from "../outgoing.js";
+import { batchNews } from "./batch-news.js";
+import { orderRecords } from "./order-records.js";
 import { DrizzleProductRepository } from "./product-repository.js";
 import { ProductCache, ProductSession } from "./product-session.js";
 import { settleInOrder } from "./statement.js";
@@ -51,6 +53,8 @@ export function unitOfWorkFactory({ clock, unitOfWork }: UnitOfWorkOptions): Uni
     const staged: OutboxRow[] = [];
     return {
       products,
+      orders: orderRecords(tx),
+      batchNews: batchNews(tx),
       stage(events: readonly AllocationEvent[]) {
         staged.push(...events.flatMap(outboxRowsOfEvent));
       },
