@@ -1,5 +1,5 @@
 // `pnpm bench`: starts the stack on loopback, drives it from a forked load generator
-// (load/driver.mjs) and prints the figures of ../shared/spec/quality.md "Performance" as a
+// (load/driver.mjs) and prints the figures of docs/system-contract.md ("Quality bars") and bench/README.md as a
 // table and as JSON in bench/results/<timestamp>.json. See README.md.
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";

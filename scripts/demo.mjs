@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `pnpm demo`: the reallocation story against a running stack (`pnpm start` or compose),
 // step by step, with the trace ids to look up in Jaeger.
+import { answers } from "./answers.mjs";
+
 const ORDERING = process.env.ORDERING_URL ?? "http://127.0.0.1:3001";
 const ALLOCATION = process.env.ALLOCATION_URL ?? "http://127.0.0.1:3002";
 const WAREHOUSE = process.env.WAREHOUSE_URL ?? "http://127.0.0.1:3003";
@@ -98,6 +100,13 @@ async function main() {
   show("warehouse dispatches", dispatches);
   show("allocation's view of the product", (await call("GET", `${ALLOCATION}/products/${sku}`)).json);
 
+  const traces = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  const collector = new URL(traces);
+  if (!(await answers(collector.hostname, Number(collector.port || 80)))) {
+    say(`No trace links: nothing receives traces on ${traces} (start Jaeger, then \`pnpm start\`)`);
+    console.log("\ndone.");
+    return;
+  }
   say("Follow it in Jaeger");
   for (const [what, id] of [
     ["order", placed.traceId],

@@ -4,9 +4,9 @@
 // PostgreSQL embedded from the npm registry, nats-server from the PATH.
 import { spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync } from "node:fs";
-import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { answers } from "./answers.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const state = join(root, ".stockflow");
@@ -17,21 +17,6 @@ const SERVICES = [
 ];
 const say = (msg) => console.log(`\x1b[1m[stockflow]\x1b[0m ${msg}`);
 const cleanups = [];
-
-function answers(host, port) {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.setTimeout(1000, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 async function waitUntil(probe, what, ms = 30_000) {
   const deadline = Date.now() + ms;
@@ -50,7 +35,8 @@ async function ensurePostgres() {
     // DATABASE_URL names the server; each service gets its own database on it.
     return (service) => {
       const u = new URL(base);
-      u.pathname = `/${service}`;
+      // STOCKFLOW_DATABASE_PREFIX keeps a test's databases apart from a developer's.
+      u.pathname = `/${process.env.STOCKFLOW_DATABASE_PREFIX ?? ""}${service}`;
       return u.toString();
     };
   }
@@ -71,6 +57,9 @@ async function ensurePostgres() {
     const id = (flag) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim());
     chownSync(dataDir, id("-u"), id("-g"));
   }
+  say(
+    `  PostgreSQL: postgres://postgres:postgres@127.0.0.1:${port}/postgres (user postgres, password postgres)`,
+  );
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: "postgres",
@@ -114,6 +103,7 @@ async function ensureNats() {
       }),
   );
   await waitUntil(() => answers("127.0.0.1", port), "nats-server");
+  say(`  NATS: nats://127.0.0.1:${port} (no user or password; monitoring off)`);
   return `nats://127.0.0.1:${port}`;
 }
 
@@ -141,6 +131,14 @@ function prettyPrinter(name, color) {
   };
 }
 
+/** The OTLP/HTTP endpoint traces go to when one answers: OTEL_EXPORTER_OTLP_ENDPOINT, else :4318. */
+async function traceEndpoint() {
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  const u = new URL(endpoint);
+  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  return (await answers(u.hostname, port)) ? endpoint : undefined;
+}
+
 async function main() {
   mkdirSync(state, { recursive: true });
   const missing = SERVICES.filter((s) => !existsSync(join(root, "services", s.name, "dist", "main.js")));
@@ -155,6 +153,16 @@ async function main() {
   }
   const databaseUrl = await ensurePostgres();
   const natsUrl = await ensureNats();
+  const traces = await traceEndpoint();
+  if (traces) say(`traces go to the OTLP endpoint ${traces} (Jaeger's UI: http://localhost:16686)`);
+  else {
+    say(
+      `no OTLP endpoint answers on ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318"}: traces go nowhere.`,
+    );
+    say(
+      "  to see them, start Jaeger first: `docker compose up -d jaeger` (UI http://localhost:16686), then `pnpm start`",
+    );
+  }
   const children = [];
   for (const s of SERVICES) {
     const env = {
@@ -164,6 +172,7 @@ async function main() {
       NATS_URL: natsUrl,
       WAREHOUSE_STAFF_TOKEN: process.env.WAREHOUSE_STAFF_TOKEN ?? "dev-staff-token",
       OTEL_SERVICE_NAME: s.name,
+      ...(traces ? { OTEL_EXPORTER_OTLP_ENDPOINT: traces } : { OTEL_TRACES_EXPORTER: "none" }),
     };
     // The heap settings of each service's `start` script and Dockerfile.
     const heap = ["--max-semi-space-size=8", "--max-old-space-size=1024"];
@@ -218,14 +227,41 @@ async function main() {
       ),
     );
     for (const c of cleanups.reverse()) await c();
-    process.exit(0);
+    const failed = children.filter(({ child }) => child.exitCode !== 0);
+    process.exit(failed.length === 0 ? 0 : 1);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
 
-main().catch(async (err) => {
-  console.error(`[stockflow] ${err.message}`);
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  process.exit(1);
-});
+/**
+ * The terminal sends Ctrl-C's SIGINT to its whole foreground process group: the services,
+ * nats-server and the embedded PostgreSQL as well, all at once, so PostgreSQL went down under
+ * the services' last flush and each service saw a second signal. So the work runs in a child
+ * of its own process group, which the terminal's signals never reach; this process turns
+ * the first Ctrl-C (or SIGTERM) into one SIGTERM to it, and exits with its code.
+ */
+function supervise() {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+    stdio: "inherit",
+    detached: true,
+    env: { ...process.env, STOCKFLOW_START_CHILD: "1" },
+  });
+  let forwarded = false;
+  const forward = () => {
+    if (forwarded) return;
+    forwarded = true;
+    child.kill("SIGTERM");
+  };
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  child.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (!process.env.STOCKFLOW_START_CHILD) supervise();
+else
+  main().catch(async (err) => {
+    console.error(`[stockflow] ${err.message}`);
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    process.exit(1);
+  });

@@ -1,3 +1,4 @@
+import { deadLetterHeadersSchema } from "./dead-letters.js";
 import type { Contract, ServiceName } from "./define.js";
 import { allContracts } from "./registry.js";
 import { snapshotText } from "./snapshots.js";
@@ -22,6 +23,7 @@ function headersOf(contract: Contract): object {
       "ce-type",
       "ce-time",
       "content-type",
+      "ce-datacontenttype",
       "Nats-Msg-Id",
       "traceparent",
     ],
@@ -32,6 +34,11 @@ function headersOf(contract: Contract): object {
       "ce-type": { type: "string", const: contract.subject },
       "ce-time": { type: "string", format: "date-time", description: "when the event happened" },
       "content-type": { type: "string", const: "application/json" },
+      "ce-datacontenttype": {
+        type: "string",
+        const: "application/json",
+        description: "the content type under the CloudEvents NATS binding's name",
+      },
       "Nats-Msg-Id": { type: "string", description: "equals ce-id: JetStream drops duplicates by it" },
       traceparent: {
         type: "string",
@@ -126,7 +133,17 @@ export function asyncApiDocument(
     summary:
       "The original body and headers, plus headers giving the reason, the error message, the original " +
       "subject, stream sequence and delivery count.",
-    payload: { description: "the original message body, unchanged" },
+    description:
+      "A consumer dead-letters a message it cannot process at once (bad JSON, fails its schema, unknown " +
+      "major version) or after its retries (max_deliveries), then goes on with the next. " +
+      "`pnpm stockflow dlq list` shows them and `dlq replay <seq>` publishes one again on its original subject.",
+    contentType: "application/json",
+    headers: deadLetterHeadersSchema(),
+    payload: {
+      description:
+        "The original message body, byte for byte: usually the JSON event of the contract named by " +
+        "dlq-original-subject, but anything at all when dlq-reason is invalid_json or schema_violation.",
+    },
   };
   for (const [service, consumed] of Object.entries(consumers)) {
     if (consumed.length === 0) continue;
@@ -139,7 +156,7 @@ export function asyncApiDocument(
   }
 
   return {
-    asyncapi: "3.0.0",
+    asyncapi: "3.1.0",
     info: {
       title: "stockflow events",
       version: "1.0.0",

@@ -3,6 +3,8 @@ export type { AsyncApiDocument } from "./asyncapi.js";
 export { asyncApiDocument, asyncApiText } from "./asyncapi.js";
 export type { SchemaChanges } from "./compatibility.js";
 export { compareSchemas } from "./compatibility.js";
+export type { DeadLetterReason } from "./dead-letters.js";
+export { DEAD_LETTER_REASONS, DLQ_HEADERS, deadLetterHeadersSchema } from "./dead-letters.js";
 export type { Contract, Deprecation, EventOf, ServiceName } from "./define.js";
 export { defineContract, streamOf, supersededBy, validationErrors } from "./define.js";
 export { isCalendarDate } from "./formats.js";

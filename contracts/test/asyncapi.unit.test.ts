@@ -2,7 +2,14 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Parser } from "@asyncapi/parser";
 import { describe, expect, it } from "vitest";
-import { allContracts, asyncApiDocument, asyncApiText, streams } from "../src/index.js";
+import {
+  allContracts,
+  asyncApiDocument,
+  asyncApiText,
+  DEAD_LETTER_REASONS,
+  DLQ_HEADERS,
+  streams,
+} from "../src/index.js";
 
 const committedText = readFileSync(fileURLToPath(new URL("../asyncapi.json", import.meta.url)), "utf8");
 
@@ -32,13 +39,25 @@ describe("the AsyncAPI document", () => {
     expect(committedText, "stale: run pnpm --filter @stockflow/contracts docs").toBe(asyncApiText());
   });
 
-  it("is valid AsyncAPI 3.0 without errors or warnings", async () => {
+  it("is valid AsyncAPI 3.1 for @asyncapi/parser, without an error, a warning or even a hint", async () => {
     const diagnostics = await new Parser().validate(committedText);
-    const problems = diagnostics
-      .filter((d) => d.severity <= 1)
-      .map((d) => `${d.path.join("/")}: ${d.message}`);
+    const problems = diagnostics.map((d) => `${d.severity} ${d.code} ${d.path.join("/")}: ${d.message}`);
     expect(problems).toEqual([]);
-    expect(doc.asyncapi).toBe("3.0.0");
+    expect(doc.asyncapi).toBe("3.1.0");
+  });
+
+  it("describes a dead letter: every dlq-* header the consumers set, and what its payload carries", async () => {
+    const { document } = await new Parser().parse(committedText);
+    const message = document?.components().messages().get("dead_letter");
+    const headers = message?.headers()?.json() as Any;
+    expect(headers.required).toEqual(
+      expect.arrayContaining(Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.originalMsgId)),
+    );
+    for (const name of Object.values(DLQ_HEADERS))
+      expect(headers.properties[name]?.description, name).toBeTruthy();
+    expect(headers.properties[DLQ_HEADERS.reason].enum).toEqual([...DEAD_LETTER_REASONS]);
+    expect(message?.payload()?.description()).toMatch(/original message body/);
+    expect(message?.description()).toMatch(/dlq replay/);
   });
 
   it("has a channel per contract subject, naming its stream, with the contract's schema as payload", () => {

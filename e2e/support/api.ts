@@ -1,6 +1,6 @@
 import { type HttpResult, request } from "./http.js";
 
-// The shapes of the HTTP contract (../shared/spec/system.md, "HTTP APIs"), written out here
+// The shapes of the HTTP contract (docs/system-contract.md, "HTTP APIs"), written out here
 // rather than imported from a service: the e2e suite holds the services to the spec.
 
 export type LineStatus = "pending" | "allocated" | "backordered" | "cancelled";

@@ -6,7 +6,7 @@ import { openServiceDatabases } from "./databases.js";
 import { type ServiceName, type Stack, serviceNames } from "./stack.js";
 
 // What must hold after any fault, read straight from the three databases and the streams
-// (../shared/spec/quality.md, "Reliability"). Table names come from each service's drizzle
+// (docs/system-contract.md, "Quality bars"). Table names come from each service's drizzle
 // schema (services/*/src/adapters/db); the outbox and inbox are the messaging kit's.
 
 /** A dead letter the test caused on purpose: `dlq.<consumer service>.<original subject>` and why. */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { setMessagingServer } from "@stockflow/telemetry";
 import { outageLog } from "./outage-log.js";
 import type { Logger } from "./types.js";
 
@@ -44,12 +45,16 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   // One line when the connection drops, reminders while every reconnect attempt fails, one
   // line when it is back: not a line per attempt (every 500 ms).
   const outage = outageLog({ logger, dependency: "NATS", component: `connection ${options.name}` });
+  setMessagingServer(nc.getServer());
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "error") logger.error({ err: s.error }, `NATS error: ${s.error.message}`);
       else if (s.type === "disconnect") outage.down(new Error(`disconnected from ${s.server}`));
       else if (s.type === "reconnecting") outage.down(new Error("reconnecting"));
-      else if (s.type === "reconnect") outage.up();
+      else if (s.type === "reconnect") {
+        outage.up();
+        setMessagingServer(nc.getServer());
+      }
     }
   })();
   return nc;

@@ -1,21 +1,10 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { dlqSubject } from "@stockflow/contracts";
+import { type DeadLetterReason, DLQ_HEADERS, dlqSubject } from "@stockflow/contracts";
 
-export type DeadLetterReason = "invalid_json" | "schema_violation" | "unknown_version" | "max_deliveries";
-
-/** Headers a dead letter carries besides the original message's own. */
-export const DLQ_HEADERS = {
-  reason: "dlq-reason",
-  error: "dlq-error",
-  originalSubject: "dlq-original-subject",
-  originalStream: "dlq-original-stream",
-  streamSequence: "dlq-stream-sequence",
-  deliveryCount: "dlq-delivery-count",
-  consumer: "dlq-consumer",
-  failedAt: "dlq-failed-at",
-  originalMsgId: "dlq-original-msg-id",
-} as const;
+// The names are part of the contract (the AsyncAPI document describes them).
+export type { DeadLetterReason };
+export { DLQ_HEADERS };
 
 // Header values travel on one protocol line.
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, " ").slice(0, 1000);

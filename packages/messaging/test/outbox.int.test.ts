@@ -94,6 +94,7 @@ describe("outbox and relay", () => {
     expect(h.get("ce-type")).toBe("ordering.order_placed.v1");
     expect(Date.parse(h.get("ce-time"))).not.toBeNaN();
     expect(h.get("content-type")).toBe("application/json");
+    expect(h.get("ce-datacontenttype")).toBe("application/json");
     expect(h.get("traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     expect(await messagesFor("o-rolled-back")).toHaveLength(0);
     expect((await relay.backlog()).pending).toBe(0);

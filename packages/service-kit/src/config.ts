@@ -78,7 +78,7 @@ export const DEFAULT_CONSUMER_SETTINGS: Readonly<ConsumerSettings> = {
   maxAttempts: 5,
 };
 
-/** Default HTTP ports of the three services (system.md, "Running a service"). */
+/** Default HTTP ports of the three services (docs/system-contract.md, "Running a service"). */
 export const DEFAULT_PORTS: Readonly<Record<string, number>> = {
   ordering: 3001,
   allocation: 3002,

@@ -1,6 +1,7 @@
 import { createLogger, type Logger, startTelemetry } from "@stockflow/telemetry";
 import type { BaseConfig } from "./config.js";
 import { type RunServiceOptions, runService } from "./run-service.js";
+import { versionOfMain } from "./service-version.js";
 
 /** What a service's composition root hands back: its HTTP app and what runs beside it. */
 export interface ServiceInstance {
@@ -23,7 +24,7 @@ export interface MainOptions<C extends BaseConfig> {
  * ends in exit 0. A configuration or start-up failure is one clear line and exit 1.
  */
 export async function runMain<C extends BaseConfig>({ service, loadConfig, bootstrap }: MainOptions<C>) {
-  const telemetry = startTelemetry({ serviceName: service });
+  const telemetry = startTelemetry({ serviceName: service, serviceVersion: versionOfMain() });
   let config: C;
   try {
     config = loadConfig();

@@ -1,4 +1,5 @@
 import { type Context, type Span, SpanKind, trace } from "@opentelemetry/api";
+import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from "@opentelemetry/semantic-conventions";
 import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -8,6 +9,18 @@ import {
   ATTR_MESSAGING_SYSTEM,
 } from "@opentelemetry/semantic-conventions/incubating";
 import { tracer } from "./attributes.js";
+
+let broker: Record<string, string | number> = {};
+
+/**
+ * The NATS server the process is connected to ("host:port", as nats.js `getServer()` says),
+ * put on every messaging span as `server.address`/`server.port`. Call on connect and
+ * reconnect; one connection per process.
+ */
+export function setMessagingServer(hostPort: string | undefined): void {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(hostPort ?? "");
+  broker = match ? { [ATTR_SERVER_ADDRESS]: match[1] as string, [ATTR_SERVER_PORT]: Number(match[2]) } : {};
+}
 
 /**
  * A PRODUCER span `send <subject>` as a child of `parent` (for the outbox relay: the
@@ -24,6 +37,7 @@ export function startProducerSpan(subject: string, messageId: string, parent: Co
         [ATTR_MESSAGING_OPERATION_TYPE]: "send",
         [ATTR_MESSAGING_DESTINATION_NAME]: subject,
         [ATTR_MESSAGING_MESSAGE_ID]: messageId,
+        ...broker,
       },
     },
     parent,
@@ -53,6 +67,7 @@ export function startConsumerSpan(
         [ATTR_MESSAGING_DESTINATION_NAME]: subject,
         [ATTR_MESSAGING_MESSAGE_ID]: messageId,
         [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: consumerGroup,
+        ...broker,
       },
       links: producer ? [{ context: producer }] : [],
     },

@@ -11,6 +11,8 @@ export interface ReceivedSpan {
   /** OTLP SpanKind number: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
   attributes: Record<string, string | number | boolean>;
+  /** The resource's attributes (service.name, service.version, ...). */
+  resource: Record<string, string | number | boolean>;
 }
 
 export interface OtlpReceiver {
@@ -52,7 +54,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
           for (const rs of body.resourceSpans ?? []) {
-            const service = String(attrs(rs.resource?.attributes)["service.name"] ?? "");
+            const resource = attrs(rs.resource?.attributes);
+            const service = String(resource["service.name"] ?? "");
             for (const ss of rs.scopeSpans ?? []) {
               for (const s of ss.spans ?? []) {
                 received.push({
@@ -63,6 +66,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                   name: s.name,
                   kind: s.kind,
                   attributes: attrs(s.attributes),
+                  resource,
                 });
               }
             }

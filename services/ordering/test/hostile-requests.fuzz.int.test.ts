@@ -80,7 +80,7 @@ async function expectRefused(request: HostileRequest): Promise<void> {
   expect(res.json(), where).toEqual({ error: expect.any(String), message: expect.any(String) });
 }
 
-/** The contract's valid order (system.md), to classify what a generator produced. */
+/** The contract's valid order (docs/system-contract.md), to classify what a generator produced. */
 function isValidOrder(body: unknown): boolean {
   const isId = (s: unknown) =>
     typeof s === "string" &&

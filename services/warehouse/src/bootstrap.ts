@@ -6,6 +6,7 @@ import { createQueries, createUnitOfWork } from "./adapters/db/unit-of-work.js";
 import type { WarehouseConfig } from "./config.js";
 import { allocationConsumer } from "./consumers/allocation.js";
 import { registerWarehouseRoutes } from "./http/routes.js";
+import { STAFF_SECURITY, staffSecurityScheme } from "./http/staff-auth.js";
 import type { HttpApp } from "./http/types.js";
 
 const SERVICE = "warehouse";
@@ -53,6 +54,7 @@ export async function bootstrap(config: WarehouseConfig, logger: Logger): Promis
     service: SERVICE,
     logger,
     readiness: readinessOf({ sql: database.sql, nc, consumers: [consumer] }),
+    securitySchemes: { [STAFF_SECURITY]: staffSecurityScheme },
   });
   registerWarehouseRoutes(app, {
     uow: createUnitOfWork(messaging.unitOfWork),

@@ -1,6 +1,7 @@
 import { type ConsumerMessages, type JsMsg, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceName, StreamName } from "@stockflow/contracts";
+import { watchDeadLetters } from "../dead-letter-metrics.js";
 import { readsDescription, type Takeover } from "../durable-versions.js";
 import { consumerMetrics } from "../metrics.js";
 import { outageLog } from "../outage-log.js";
@@ -197,6 +198,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       );
       running = true;
       metrics.register(durable, this);
+      const subjects = options.handlers.flatMap((h) => h.contracts.map((c) => c.subject));
+      watchDeadLetters(metrics.deadLettered, { service, durable, subjects, nc });
       loop = (async () => {
         try {
           for await (const m of messages!) await receive(m);

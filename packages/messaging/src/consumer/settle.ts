@@ -69,14 +69,16 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
   return {
     /** Messages no handler runs for: acked, or dead-lettered and acked. */
     async unhandled(m: JsMsg, verdict: Exclude<Verdict, { kind: "handle" }>): Promise<void> {
-      const span = startConsumerSpan(m.subject, messageIdOf(m), extractFromHeaders(m.headers), durable);
+      const parent = extractFromHeaders(m.headers);
+      const span = startConsumerSpan(m.subject, messageIdOf(m), parent, durable);
       const started = performance.now();
       if (verdict.kind === "skip") annotateSkipped(span, m.data);
       try {
         if (verdict.kind === "dead") {
           span.setAttribute("error.type", verdict.reason);
           span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error });
-          await sendToDlq(m, verdict.reason, verdict.error);
+          // Inside the span: the "message dead-lettered" warning carries its trace_id.
+          await context.with(trace.setSpan(parent, span), () => sendToDlq(m, verdict.reason, verdict.error));
         }
         m.ack();
       } catch (err) {
@@ -146,7 +148,7 @@ export function settler({ service, durable, js, metrics, logger, policy }: Settl
         const attempt = m.info.deliveryCount;
         if (deadLetters(policy, attempt, err)) {
           try {
-            await sendToDlq(m, "max_deliveries", error.message);
+            await context.with(e.ctx, () => sendToDlq(m, "max_deliveries", error.message));
             m.ack();
             return;
           } catch (dlqErr) {

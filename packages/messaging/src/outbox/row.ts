@@ -33,6 +33,8 @@ export function cloudEventHeaders(
     "ce-type": type,
     "ce-time": new Date().toISOString(),
     "content-type": "application/json",
+    // The CloudEvents NATS binding's name for it; `content-type` stays for plain clients.
+    "ce-datacontenttype": "application/json",
   };
 }
 

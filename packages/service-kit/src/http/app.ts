@@ -15,6 +15,7 @@ import Fastify, {
 import type { Readiness } from "../readiness.js";
 import { answerClientError, answerFrameworkError, installErrorHandling } from "./error-handler.js";
 import { registerMetrics } from "./metrics.js";
+import { openApiOptions, PROBE, RETRY_AFTER, type SecurityScheme } from "./openapi.js";
 import { securityHeaders } from "./security-headers.js";
 import { registerServerSpans, requestContext, routePattern } from "./server-span.js";
 import { containsUnstorableText } from "./storable-text.js";
@@ -35,6 +36,11 @@ export interface HttpAppOptions {
   readiness: Readiness;
   /** Largest accepted request body in bytes; larger ones are answered 413. */
   bodyLimit?: number;
+  /**
+   * Security schemes of the OpenAPI document, by name; a route that needs one says so in
+   * `schema.security` (e.g. `[{ staffToken: [] }]`). Routes that name none are public.
+   */
+  securitySchemes?: Record<string, SecurityScheme>;
 }
 
 const MiB = 1024 * 1024;
@@ -51,6 +57,7 @@ export async function buildHttpApp({
   logger,
   readiness,
   bodyLimit = MiB,
+  securitySchemes,
 }: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -159,18 +166,61 @@ export async function buildHttpApp({
     if (closing) reply.header("connection", "close");
     done();
   });
-  await app.register(swagger, {
-    openapi: { info: { title: `stockflow ${service}`, version } },
-  });
+  await app.register(
+    swagger,
+    openApiOptions({ service, version, ...(securitySchemes ? { securitySchemes } : {}) }),
+  );
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   registerMetrics(app);
 
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
-  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
-    const { ready, checks } = await readiness();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
-  });
+  // The probes' answers are documented (config.openapi), not schemas: nothing changes how
+  // they are serialized.
+  app.get(
+    "/healthz",
+    {
+      schema: { summary: "Liveness: the process runs", tags: [PROBE] },
+      config: {
+        openapi: { responses: { 200: probeAnswer("alive", { status: { type: "string", enum: ["ok"] } }) } },
+      },
+    },
+    async () => ({ status: "ok" }),
+  );
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: the database and NATS answer and the consumers run",
+        tags: [PROBE],
+      },
+      config: {
+        openapi: {
+          responses: {
+            200: probeAnswer("ready", readyBody),
+            503: { ...probeAnswer("not ready: `checks` names what is not", readyBody), headers: RETRY_AFTER },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const { ready, checks } = await readiness();
+      if (!ready) void reply.header("retry-after", "1");
+      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
+    },
+  );
 
   return app;
+}
+
+const readyBody = {
+  status: { type: "string", enum: ["ready", "not_ready"] },
+  checks: {
+    type: "object",
+    additionalProperties: { type: "boolean" },
+    description: "database, nats, consumers: true when that one is ready",
+  },
+};
+
+function probeAnswer(description: string, properties: Record<string, unknown>) {
+  return { type: "object", description, properties, required: Object.keys(properties) };
 }

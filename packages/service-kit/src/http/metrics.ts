@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Histogram, register } from "prom-client";
+import { Histogram, register } from "prom-client";
+import { PROBE } from "./openapi.js";
+import { collectProcessMetrics } from "./process-metrics.js";
 import { routePattern } from "./server-span.js";
-
-let defaultsCollected = false;
 
 function requestDuration(): Histogram<"method" | "route" | "status_code"> {
   const existing = register.getSingleMetric("http_request_duration_seconds");
@@ -18,10 +18,7 @@ function requestDuration(): Histogram<"method" | "route" | "status_code"> {
 /** GET /metrics in Prometheus text, with process metrics and the request duration histogram. */
 export function registerMetrics(app: FastifyInstance): void {
   // prom-client's default register is per process; a second app (tests) must not re-register.
-  if (!defaultsCollected) {
-    collectDefaultMetrics();
-    defaultsCollected = true;
-  }
+  collectProcessMetrics();
   const histogram = requestDuration();
 
   app.addHook("onResponse", (request, reply, done) => {
@@ -37,7 +34,23 @@ export function registerMetrics(app: FastifyInstance): void {
     done();
   });
 
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type(register.contentType).send(await register.metrics());
-  });
+  app.get(
+    "/metrics",
+    {
+      schema: { summary: "Prometheus metrics in the text exposition format", tags: [PROBE] },
+      config: {
+        openapi: {
+          responses: {
+            200: {
+              description: "every metric of the process",
+              content: { [register.contentType]: { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      return reply.type(register.contentType).send(await register.metrics());
+    },
+  );
 }

@@ -1,6 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import { HttpError } from "../http-error.js";
+import { errorAnswer, RETRY_AFTER } from "./openapi.js";
 
 const MINUTE_MS = 60_000;
 
@@ -13,6 +14,11 @@ const MINUTE_MS = 60_000;
  */
 export async function limitRatePerClient(scope: FastifyInstance, perMinute: number): Promise<void> {
   if (perMinute <= 0) return;
+  const tooMany = errorAnswer(`more than ${perMinute} requests per minute from this client`, RETRY_AFTER);
+  scope.addHook("onRoute", (route) => {
+    const docs = route.config?.openapi;
+    route.config = { ...route.config, openapi: { ...docs, responses: { ...docs?.responses, 429: tooMany } } };
+  });
   await scope.register(rateLimit, {
     max: perMinute,
     timeWindow: MINUTE_MS,

@@ -9,11 +9,18 @@ import {
   trace,
 } from "@opentelemetry/api";
 import {
+  ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
   ATTR_URL_PATH,
+  ATTR_URL_QUERY,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
 } from "@opentelemetry/semantic-conventions";
 import { tracer } from "@stockflow/telemetry";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -48,20 +55,38 @@ function end(request: FastifyRequest, statusCode: number): void {
  * "<METHOD> <route pattern>", and ACTIVE while the route handler runs, so whatever the
  * handler writes (logs, outbox rows) carries its trace context.
  */
+/** Probes polled every few seconds by orchestrators and Prometheus: no trace of their own. */
+const UNTRACED = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** The HTTP semantic conventions' required and recommended attributes of a server span. */
+function requestAttributes(request: FastifyRequest, route: string | undefined) {
+  const [path = "/", query] = request.url.split(/\?(.*)/s);
+  const port = request.port ?? request.socket?.localPort;
+  return {
+    [ATTR_HTTP_REQUEST_METHOD]: request.method,
+    [ATTR_URL_PATH]: path,
+    [ATTR_URL_SCHEME]: request.protocol,
+    [ATTR_SERVER_ADDRESS]: request.hostname,
+    ...(port ? { [ATTR_SERVER_PORT]: Number(port) } : {}),
+    [ATTR_NETWORK_PROTOCOL_VERSION]: request.raw.httpVersion,
+    ...(request.ip ? { [ATTR_CLIENT_ADDRESS]: request.ip } : {}),
+    ...(query ? { [ATTR_URL_QUERY]: query } : {}),
+    ...(request.headers["user-agent"] ? { [ATTR_USER_AGENT_ORIGINAL]: request.headers["user-agent"] } : {}),
+    ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
+  };
+}
+
 export function registerServerSpans(app: FastifyInstance): void {
   app.addHook("onRequest", (request, reply, done) => {
     const route = routePattern(request);
+    if (route && UNTRACED.has(route)) {
+      done();
+      return;
+    }
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer().startSpan(
       route ? `${request.method} ${route}` : request.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: request.method,
-          [ATTR_URL_PATH]: request.url.split("?")[0] ?? "/",
-          ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
-        },
-      },
+      { kind: SpanKind.SERVER, attributes: requestAttributes(request, route) },
       parent,
     );
     const ctx = trace.setSpan(parent, span);

@@ -11,6 +11,16 @@ const sha256 = (value: string): Buffer => createHash("sha256").update(value, "ut
 export const tokenFingerprint = (token: string): string =>
   `sha256:${sha256(token).toString("hex").slice(0, 16)}`;
 
+/** The staff token as the OpenAPI document names it. */
+export const STAFF_SECURITY = "staffToken";
+
+/** Its OpenAPI security scheme: `Authorization: Bearer <WAREHOUSE_STAFF_TOKEN>`. */
+export const staffSecurityScheme = {
+  type: "http",
+  scheme: "bearer",
+  description: "the warehouse staff token (WAREHOUSE_STAFF_TOKEN); every write needs it, else 401",
+};
+
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export interface StaffAuth {

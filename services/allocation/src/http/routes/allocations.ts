@@ -8,6 +8,7 @@ export function allocationRoutes(app: HttpApp, views: AllocationViews): void {
     "/allocations/:orderId",
     {
       schema: {
+        operationId: "getAllocations",
         summary: "Lines of an order allocated now, with their batch",
         params: OrderParams,
         response: { 200: AllocatedLines, 404: ErrorBody },

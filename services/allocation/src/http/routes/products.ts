@@ -8,6 +8,7 @@ export function productRoutes(app: HttpApp, views: AllocationViews): void {
     "/products/:sku",
     {
       schema: {
+        operationId: "getProduct",
         summary: "A product's batches, what is still available in each, and its backorders",
         params: SkuParams,
         response: { 200: ProductBody, 404: ErrorBody },

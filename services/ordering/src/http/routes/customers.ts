@@ -9,6 +9,7 @@ export function customerRoutes(app: HttpApp, { uow }: { uow: UnitOfWork }): void
     "/customers/:customerId",
     {
       schema: {
+        operationId: "getCustomer",
         summary: "A customer's order count and whether they are VIP (from the third order on)",
         params: CustomerParams,
         response: { 200: CustomerView, 404: ErrorBody },

@@ -49,7 +49,15 @@ export function orderRoutes(app: HttpApp, { uow, handlers, waiters }: OrderRoute
   app.post(
     "/orders",
     {
+      config: {
+        openapi: {
+          headers: {
+            202: { Location: { type: "string", description: "/orders/<orderId>: where to read the order" } },
+          },
+        },
+      },
       schema: {
+        operationId: "placeOrder",
         summary: "Place an order; allocation answers later (read it back with GET /orders/:orderId)",
         body: PlaceOrderBody,
         headers: IdempotencyHeaders,
@@ -81,6 +89,7 @@ export function orderRoutes(app: HttpApp, { uow, handlers, waiters }: OrderRoute
     "/orders/:orderId",
     {
       schema: {
+        operationId: "getOrder",
         summary: "An order with the status of each line and of the whole order",
         description:
           "With `wait`, the answer is held until the order is no longer pending or the time is up. " +
@@ -108,6 +117,7 @@ export function orderRoutes(app: HttpApp, { uow, handlers, waiters }: OrderRoute
     "/orders/:orderId/cancel",
     {
       schema: {
+        operationId: "cancelOrder",
         summary: "Cancel an order; allocation then frees its stock",
         params: OrderParams,
         response: { 202: OrderCancelled, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },

@@ -16,6 +16,7 @@ import {
   ReferenceParams,
   RegisterBatchBody,
 } from "../schemas.js";
+import { STAFF_SECURITY } from "../staff-auth.js";
 import type { HttpApp, RouteDeps } from "../types.js";
 
 function requireCalendarDate(eta: string | null): void {
@@ -29,6 +30,8 @@ const view = ({ reference, sku, qty, eta }: Batch) => ({ reference, sku, qty, et
 export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): void {
   const audited = auditor(auth);
   const staff = { onRequest: auth.onRequest };
+  // The OpenAPI document says which scheme the writes need (declared in bootstrap).
+  const security = [{ [STAFF_SECURITY]: [] }];
   const refusals = { 401: ErrorView, 400: ErrorView };
 
   app.post(
@@ -36,6 +39,8 @@ export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): vo
     {
       ...staff,
       schema: {
+        operationId: "registerBatch",
+        security,
         summary: "Register a batch: stock on hand (eta null) or an incoming shipment",
         body: RegisterBatchBody,
         response: { 201: BatchView, 409: ErrorView, ...refusals },
@@ -57,6 +62,8 @@ export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): vo
     {
       ...staff,
       schema: {
+        operationId: "reportBatchDamage",
+        security,
         summary: "Report damaged units of a batch; its quantity drops by them",
         params: ReferenceParams,
         body: DamageBody,
@@ -80,6 +87,8 @@ export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): vo
     {
       ...staff,
       schema: {
+        operationId: "delayBatchShipment",
+        security,
         summary: "Move a shipment's arrival to a later date",
         params: ReferenceParams,
         body: DelayBody,
@@ -103,6 +112,7 @@ export function batchRoutes(app: HttpApp, { uow, queries, auth }: RouteDeps): vo
     "/batches/:reference",
     {
       schema: {
+        operationId: "getBatch",
         summary: "A batch and its current quantity",
         params: ReferenceParams,
         response: { 200: BatchView, 404: ErrorView, 400: ErrorView },

@@ -8,6 +8,7 @@ export function dispatchRoutes(app: HttpApp, { queries }: RouteDeps): void {
     "/dispatches",
     {
       schema: {
+        operationId: "listDispatches",
         summary: "Dispatch instructions of an order: pending while allocated, cancelled after",
         querystring: DispatchesQuery,
         response: { 200: Type.Array(DispatchView), 400: ErrorView },
