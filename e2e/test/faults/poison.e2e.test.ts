@@ -90,7 +90,7 @@ describe("poison messages", () => {
       }),
       badJsonForTwo: await publishRaw(
         stack.natsConnection,
-        "allocation.line_allocated.v1",
+        "allocation.line_deallocated.v1",
         "not json at all",
       ),
     };
@@ -106,8 +106,8 @@ describe("poison messages", () => {
       { subject: "dlq.allocation.ordering.order_placed.v1", reason: "schema_violation" },
       { subject: "dlq.allocation.ordering.order_placed.v9", reason: "unknown_version" },
       { subject: "dlq.allocation.warehouse.batch_registered.v1", reason: "max_deliveries" },
-      { subject: "dlq.ordering.allocation.line_allocated.v1", reason: "invalid_json" },
-      { subject: "dlq.warehouse.allocation.line_allocated.v1", reason: "invalid_json" },
+      { subject: "dlq.ordering.allocation.line_deallocated.v1", reason: "invalid_json" },
+      { subject: "dlq.warehouse.allocation.line_deallocated.v1", reason: "invalid_json" },
     ];
     const accepted = [...first.accepted, ...second.accepted];
     await assertInvariants(stack, { acceptedOrderIds: accepted, expectedDeadLetters: expected });
@@ -131,8 +131,20 @@ describe("poison messages", () => {
         "WAREHOUSE",
         "5",
       ],
-      [poison.badJsonForTwo, "dlq.ordering.allocation.line_allocated.v1", "invalid_json", "ALLOCATION", "1"],
-      [poison.badJsonForTwo, "dlq.warehouse.allocation.line_allocated.v1", "invalid_json", "ALLOCATION", "1"],
+      [
+        poison.badJsonForTwo,
+        "dlq.ordering.allocation.line_deallocated.v1",
+        "invalid_json",
+        "ALLOCATION",
+        "1",
+      ],
+      [
+        poison.badJsonForTwo,
+        "dlq.warehouse.allocation.line_deallocated.v1",
+        "invalid_json",
+        "ALLOCATION",
+        "1",
+      ],
     ] as const;
     for (const [sent, subject, reason, stream, deliveries] of cases) {
       const letter = letterOf(sent.ceId, subject);

@@ -1,7 +1,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { lineAllocatedV1, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
+import { lineAllocatedV2, lineDeallocatedV1, outOfStockV1 } from "@stockflow/contracts";
 import { waitFor } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { V2_DURABLE } from "../src/consumers/allocation-consumer.js";
 import { publishEvent } from "./support/nats.js";
 import { startOrdering } from "./support/service.js";
 
@@ -35,7 +36,7 @@ async function caughtUp(): Promise<void> {
   const jsm = await jetstreamManager(ordering.nc);
   await waitFor(
     async () => {
-      const info = await jsm.consumers.info("ALLOCATION", "ordering-allocation");
+      const info = await jsm.consumers.info("ALLOCATION", V2_DURABLE);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     },
     { message: "ordering's consumer to catch up" },
@@ -47,7 +48,7 @@ const line = (orderId: string) => ({ orderId, sku: SKU, qty: 2 });
 const allocated =
   (version: number): Step =>
   (o) =>
-    publishEvent(ordering.nc, lineAllocatedV1, { ...line(o), batchref: "desk-1", version });
+    publishEvent(ordering.nc, lineAllocatedV2, { ...line(o), batchref: "desk-1", eta: null, version });
 const deallocated =
   (version: number): Step =>
   (o) =>

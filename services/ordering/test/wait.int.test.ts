@@ -1,4 +1,4 @@
-import { lineAllocatedV1 } from "@stockflow/contracts";
+import { lineAllocatedV2 } from "@stockflow/contracts";
 import type { HttpApp } from "@stockflow/service-kit";
 import { waitFor } from "@stockflow/testkit";
 import postgres from "postgres";
@@ -47,7 +47,7 @@ async function placeOrder(customerId: string, sku = "RED-CHAIR"): Promise<string
 }
 
 const allocate = (orderId: string, sku = "RED-CHAIR") =>
-  publishEvent(a.nc, lineAllocatedV1, { orderId, sku, qty: 1, batchref: "batch-1", version: 1 });
+  publishEvent(a.nc, lineAllocatedV2, { orderId, sku, qty: 1, batchref: "batch-1", eta: null, version: 1 });
 
 /** A GET that is still running, with a flag telling whether it has answered yet. */
 function getOrder(app: HttpApp, orderId: string, query = "") {
