@@ -1,3 +1,5 @@
+import { is } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { DbOrTx } from "./types.js";
 
@@ -17,6 +19,11 @@ export function clientOf(db: DbOrTx): Sql {
   const client = session?.client ?? (db as { $client?: Sql }).$client;
   if (typeof client?.unsafe !== "function") throw new Error("the drizzle database has no postgres-js client");
   return client;
+}
+
+/** Whether `db` is a transaction (its reads stay true until commit) or a database (each statement commits alone). */
+export function isTransaction(db: DbOrTx): boolean {
+  return is(db, PgTransaction);
 }
 
 /**

@@ -7,7 +7,7 @@ export { handle, handleBatch } from "./consumer/handlers.js";
 export type { DeadLetterReason } from "./dead-letter.js";
 export { DLQ_HEADERS } from "./dead-letter.js";
 export type { Statement } from "./driver.js";
-export { sendPrepared } from "./driver.js";
+export { isTransaction, sendPrepared } from "./driver.js";
 export type { Takeover } from "./durable-versions.js";
 export { readsDescription, subjectsRead, takeoverStart } from "./durable-versions.js";
 export { ContractViolation } from "./errors.js";

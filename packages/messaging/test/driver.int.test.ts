@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientOf, sendPrepared } from "../src/driver.js";
+import { clientOf, isTransaction, sendPrepared } from "../src/driver.js";
 
 // driver.ts is the kit's only reach under drizzle (its `$client`, its session's `client`).
 // These fail when a drizzle upgrade moves them.
@@ -25,6 +25,13 @@ afterAll(async () => {
 });
 
 describe("the driver under drizzle", () => {
+  it("tells a transaction from a database", async () => {
+    expect(isTransaction(db)).toBe(false);
+    await db.transaction(async (tx) => {
+      expect(isTransaction(tx)).toBe(true);
+    });
+  });
+
   it("is the postgres-js client a database was made with", () => {
     expect(clientOf(db)).toBe(client);
   });

@@ -1,11 +1,10 @@
 import {
   createOutbox,
   type DbOrTx,
+  isTransaction,
   type UnitOfWork as KitUnitOfWork,
   type OutboxRow,
 } from "@stockflow/messaging";
-import { is } from "drizzle-orm";
-import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
 import { outboxRowsOfEvent } from "../outgoing.js";
@@ -38,7 +37,7 @@ export function unitOfWorkFactory({ clock, unitOfWork }: UnitOfWorkOptions): Uni
   const cache = new ProductCache();
   const sessionOf = (tx: DbOrTx) => {
     // Outside a transaction every statement commits alone: nothing read stays true.
-    if (!is(tx, PgTransaction)) return new ProductSession(doubted);
+    if (!isTransaction(tx)) return new ProductSession(doubted);
     let session = sessions.get(tx);
     if (!session) {
       const created = new ProductSession(doubted, cache);
