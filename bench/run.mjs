@@ -100,17 +100,18 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(
-      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders> | --latency <rate> [--runs <n>] | --tracing both|on|off]",
+      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders> | --latency <rate> [--runs <n>] | --tracing both|on|off | --services <checkout> | --no-storefront]",
     );
     return;
   }
   const plan = planOf(opts);
-  if (opts.build) buildIfNeeded(root, log);
+  const servicesRoot = opts.servicesRoot ? resolve(opts.servicesRoot) : root;
+  if (opts.build) buildIfNeeded(servicesRoot, log);
 
   log(
     `starting nats-server, databases, the OTLP receiver and the three services (tracing ${opts.tracing === "off" ? "off" : "on"})`,
   );
-  const stack = await startStack({ root, cpuProf: opts.cpuProf, log, tracing: opts.tracing !== "off" });
+  const stack = await startStack({ root: servicesRoot, cpuProf: opts.cpuProf, log, tracing: opts.tracing !== "off" });
   const { services } = stack;
   const cleanups = [() => stack.dispose()];
   // Ctrl-C: the services get the signal too (same process group) and drain; drop the

@@ -8,6 +8,9 @@
  *   --window <s>       seconds per step
  *   --prefill <n>      write n historical orders into the databases before the run (README)
  *   --latency <rate>   only the latency phase, at that rate (a quick A/B), --runs <n> times
+ *   --services <dir>   run the services of another checkout's build (its services/NAME/dist),
+ *                      driven by this bench: an A/B of two builds with one load generator
+ *   --no-storefront    no order waited for with ?wait= (to compare with a build without it)
  *   --tracing <mode>   both (default: steps and latency with every span exported, then again
  *                      without), on, or off (spans made but exported nowhere)
  */
@@ -23,6 +26,8 @@ export function parseArgs(argv) {
     latencyOnly: 0,
     runs: 1,
     tracing: "both",
+    servicesRoot: undefined,
+    storefront: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -46,6 +51,8 @@ export function parseArgs(argv) {
       if (!Number.isInteger(opts.prefill)) throw new Error(`${a}: expected a whole number of orders`);
     } else if (a === "--latency") opts.latencyOnly = positive(a, next());
     else if (a === "--runs") opts.runs = positive(a, next());
+    else if (a === "--services") opts.servicesRoot = next();
+    else if (a === "--no-storefront") opts.storefront = false;
     else if (a === "--tracing") {
       opts.tracing = next();
       if (!["both", "on", "off"].includes(opts.tracing))
@@ -77,7 +84,7 @@ export function planOf(opts) {
     drainTimeoutS: quick ? 10 : 20,
     latencyS: quick ? 5 : 15,
     /** Share of the latency phase's orders a storefront waits for with GET /orders/:id?wait=: all. */
-    storefrontShare: 1,
+    storefrontShare: opts.storefront ? 1 : 0,
     postAloneS: quick ? 4 : 10,
     postAloneMax: quick ? 6000 : 20_000,
     consumerAloneMaxS: quick ? 20 : 60,
