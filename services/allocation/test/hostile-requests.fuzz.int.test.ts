@@ -6,7 +6,7 @@ import { createViews } from "../src/adapters/db/views.js";
 import * as handlers from "../src/app/handlers.js";
 import { systemClock } from "../src/app/ports.js";
 import { buildApp } from "../src/http/app.js";
-import { migratedTestDatabase, quietLogger } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase, quietLogger } from "./support.js";
 
 // Property-based fuzzing of allocation's read API through the real app on a real database.
 // The API has no writes, so every request that does not name a known product or order is
@@ -20,9 +20,7 @@ const REQUEST_DEADLINE_MS = 5_000;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_fuzz");
-  const unitOfWork = unitOfWorkFactory({
-    clock: systemClock,
-  });
+  const unitOfWork = unitOfWorkFactory({ clock: systemClock, unitOfWork: kitUnitOfWork(database.db) });
   await database.db.transaction((tx) =>
     handlers.registerBatch(unitOfWork(tx), { reference: "b-home", sku: "DESK", qty: 5, eta: null }),
   );

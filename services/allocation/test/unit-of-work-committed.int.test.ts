@@ -9,7 +9,7 @@ import { migratedTestDatabase } from "./support.js";
 
 // After a consumer's transaction (the kit's unit of work) commits, the kit hands the outbox
 // rows it wrote to the relay and allocation keeps the products it left for the next
-// transactions (the kit's afterCommit). The rows must be the ones stored, with their ids;
+// transactions (the kit's perTransaction, committed). The rows must be the ones stored, with their ids;
 // a product remembered must spare the next transaction its read, and never let it decide on
 // a state another writer has changed since.
 
