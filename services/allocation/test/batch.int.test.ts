@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 /** Names in a namespace of their own, so that each run starts from products nobody knows. */

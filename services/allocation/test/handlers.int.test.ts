@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 function run<E>(handler: (uow: UnitOfWork, event: E) => Promise<void>, event: E): Promise<void> {

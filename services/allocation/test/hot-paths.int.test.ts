@@ -74,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.end();
-  await database?.dispose();
+  await database?.close();
 });
 
 class DryRun extends Error {}

@@ -41,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await database?.dispose();
+  await database?.close();
 });
 
 describe("the read API", () => {

@@ -1,8 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createUnitOfWork, type Database } from "@stockflow/messaging";
-import { openDatabase } from "@stockflow/service-kit";
+import { migratedTestDatabase as migrated } from "@stockflow/service-kit/testing";
 import { createLogger } from "@stockflow/telemetry";
-import { createTestDatabase } from "@stockflow/testkit";
 
 export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 export const quietLogger = () => createLogger({ service: "allocation", level: "silent" });
@@ -15,21 +14,6 @@ export function kitUnitOfWork(db: Database) {
   return createUnitOfWork({ service: "allocation", db, handOff: () => {} });
 }
 
-/** A fresh database with the service's migrations applied; `dispose` closes and drops it. */
-export async function migratedTestDatabase(label: string) {
-  const testDb = await createTestDatabase(label);
-  const database = await openDatabase({
-    url: testDb.url,
-    service: "allocation",
-    migrationsFolder,
-    logger: quietLogger(),
-  });
-  return {
-    url: testDb.url,
-    ...database,
-    async dispose() {
-      await database.close();
-      await testDb.drop();
-    },
-  };
-}
+/** A fresh database with the service's migrations applied; `close` ends its pools and drops it. */
+export const migratedTestDatabase = (label: string) =>
+  migrated({ service: "allocation", migrationsFolder, label });

@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.end();
-  await database?.dispose();
+  await database?.close();
 });
 
 const placed = (orderId: string, sku: string, qty: number) => ({
