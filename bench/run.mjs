@@ -111,7 +111,12 @@ async function main() {
   log(
     `starting nats-server, databases, the OTLP receiver and the three services (tracing ${opts.tracing === "off" ? "off" : "on"})`,
   );
-  const stack = await startStack({ root: servicesRoot, cpuProf: opts.cpuProf, log, tracing: opts.tracing !== "off" });
+  const stack = await startStack({
+    root: servicesRoot,
+    cpuProf: opts.cpuProf,
+    log,
+    tracing: opts.tracing !== "off",
+  });
   const { services } = stack;
   const cleanups = [() => stack.dispose()];
   // Ctrl-C: the services get the signal too (same process group) and drain; drop the
@@ -272,7 +277,8 @@ async function main() {
         await sleep(5500); // the SDK exports every 5 s
         stack.otlp.timing(false);
         const { lasted, gapAfterParentEnd } = await stack.otlp.hops();
-        const lines = (t) => Object.entries(t).map(([k, v]) => `    ${k}: n ${v.n} p50 ${v.p50} p99 ${v.p99} ms`);
+        const lines = (t) =>
+          Object.entries(t).map(([k, v]) => `    ${k}: n ${v.n} p50 ${v.p50} p99 ${v.p99} ms`);
         log(`spans of run ${run}, duration:\n${lines(lasted).join("\n")}`);
         log(`gap after the parent span ended (other process):\n${lines(gapAfterParentEnd).join("\n")}`);
       }
