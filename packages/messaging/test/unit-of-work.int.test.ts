@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommittedRow } from "../src/index.js";
 import { OUTBOX_CHANNEL } from "../src/outbox/statements.js";
-import { createUnitOfWork, type PublishOrder, type UnitOfWork } from "../src/unit-of-work.js";
+import { createUnitOfWork, type UnitOfWork } from "../src/unit-of-work.js";
 import { openTestDb } from "./support.js";
 
 let pg: TestDatabase;
@@ -24,39 +24,32 @@ afterAll(async () => {
 
 const vip = (customerId: string) => ({ customerId, orderCount: 3 });
 
-function unitOfWork(publishOrder: PublishOrder) {
+function unitOfWork() {
   const handedOff: CommittedRow[][] = [];
   return {
     handedOff,
-    uow: createUnitOfWork({ service: "ordering", db: h.db, publishOrder, handOff: (r) => handedOff.push(r) }),
+    uow: createUnitOfWork({ service: "ordering", db: h.db, handOff: (r) => handedOff.push(r) }),
   };
 }
 
 describe("the kit's unit of work", () => {
-  it("in commit order, hands a committed transaction's rows to the relay, with their ids, and no NOTIFY", async () => {
-    const { uow, handedOff } = unitOfWork("commit");
+  it("writes a transaction's rows with the NOTIFY that wakes the relays at commit, and hands none over", async () => {
+    const { uow, handedOff } = unitOfWork();
     const before = notified;
     await uow.transaction(async (tx) => {
-      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-1"));
-      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-2"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-1"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-2"));
+      expect(notified).toBe(before);
     });
-    expect(handedOff).toHaveLength(1);
-    const stored = await h.sql<{ id: string }[]>`
-      select id::text from outbox where payload->>'customerId' like 'c-commit-%' order by id`;
-    expect(handedOff[0]!.map((r) => r.id)).toEqual(stored.map((r) => r.id));
-    expect(notified).toBe(before);
-  });
-
-  it("in outbox order, hands nothing over: the NOTIFY at commit wakes the relays", async () => {
-    const { uow, handedOff } = unitOfWork("outbox");
-    const before = notified;
-    await uow.transaction((tx) => uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox")));
     await waitFor(() => notified > before, { message: "the NOTIFY" });
     expect(handedOff).toEqual([]);
+    const stored = await h.sql<{ customer: string }[]>`
+      select payload->>'customerId' as customer from outbox where payload->>'customerId' like 'c-outbox-%' order by id`;
+    expect(stored.map((r) => r.customer)).toEqual(["c-outbox-1", "c-outbox-2"]);
   });
 
-  it("hands nothing over when the transaction rolls back", async () => {
-    const { uow, handedOff } = unitOfWork("commit");
+  it("hands nothing over and writes nothing when the transaction rolls back", async () => {
+    const { uow, handedOff } = unitOfWork();
     await expect(
       uow.transaction(async (tx) => {
         await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-rollback"));
@@ -64,6 +57,7 @@ describe("the kit's unit of work", () => {
       }),
     ).rejects.toThrow("no");
     expect(handedOff).toEqual([]);
+    expect(await h.sql`select 1 from outbox where payload->>'customerId' = 'c-rollback'`).toHaveLength(0);
   });
 });
 
@@ -84,7 +78,7 @@ describe("state kept per transaction (perTransaction)", () => {
   }
 
   it("is one state throughout a transaction, handed to committed once, after the commit", async () => {
-    const { uow } = unitOfWork("outbox");
+    const { uow } = unitOfWork();
     const { notesOf, opened, committed } = notes(uow);
     let visibleAtCommitted: Promise<number> | undefined;
     const inserted = uow.perTransaction({
@@ -110,7 +104,7 @@ describe("state kept per transaction (perTransaction)", () => {
   });
 
   it("never hands a rolled-back transaction's state to committed, and the retry starts afresh", async () => {
-    const { uow } = unitOfWork("commit");
+    const { uow } = unitOfWork();
     const { notesOf, opened, committed } = notes(uow);
     await expect(
       uow.transaction(async (tx) => {
@@ -127,7 +121,7 @@ describe("state kept per transaction (perTransaction)", () => {
   });
 
   it("gives each transaction its own state, concurrent ones included", async () => {
-    const { uow } = unitOfWork("outbox");
+    const { uow } = unitOfWork();
     const { notesOf, opened, committed } = notes(uow);
     let release!: () => void;
     const bothOpen = new Promise<void>((resolve) => {
@@ -152,7 +146,7 @@ describe("state kept per transaction (perTransaction)", () => {
   });
 
   it("outside the unit of work's transactions: a transaction of its own keeps a state it never sees commit; the database gets a new one each call", async () => {
-    const { uow } = unitOfWork("outbox");
+    const { uow } = unitOfWork();
     const { notesOf, opened, committed } = notes(uow);
     await h.db.transaction(async (tx) => {
       notesOf(tx).push("own");
