@@ -1,9 +1,10 @@
 import { customerBecameVipV1 } from "@stockflow/contracts";
 import { createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommittedRow } from "../src/index.js";
 import { OUTBOX_CHANNEL } from "../src/outbox/statements.js";
-import { createUnitOfWork } from "../src/unit-of-work.js";
+import { createUnitOfWork, type UnitOfWork } from "../src/unit-of-work.js";
 import { openTestDb } from "./support.js";
 
 let pg: TestDatabase;
@@ -32,17 +33,14 @@ function unitOfWork() {
 }
 
 describe("the kit's unit of work", () => {
-  it("writes a transaction's rows with the NOTIFY that wakes the relays at commit, hands none over, then runs afterCommit", async () => {
+  it("writes a transaction's rows with the NOTIFY that wakes the relays at commit, and hands none over", async () => {
     const { uow, handedOff } = unitOfWork();
     const before = notified;
-    const committed: string[] = [];
     await uow.transaction(async (tx) => {
-      uow.afterCommit(tx, () => committed.push("after"));
       await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-1"));
       await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-2"));
       expect(notified).toBe(before);
     });
-    expect(committed).toEqual(["after"]);
     await waitFor(() => notified > before, { message: "the NOTIFY" });
     expect(handedOff).toEqual([]);
     const stored = await h.sql<{ customer: string }[]>`
@@ -50,21 +48,113 @@ describe("the kit's unit of work", () => {
     expect(stored.map((r) => r.customer)).toEqual(["c-outbox-1", "c-outbox-2"]);
   });
 
-  it("hands nothing over and runs no afterCommit when the transaction rolls back", async () => {
+  it("hands nothing over and writes nothing when the transaction rolls back", async () => {
     const { uow, handedOff } = unitOfWork();
-    let ran = false;
     await expect(
       uow.transaction(async (tx) => {
-        uow.afterCommit(tx, () => {
-          ran = true;
-        });
         await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-rollback"));
         throw new Error("no");
       }),
     ).rejects.toThrow("no");
     expect(handedOff).toEqual([]);
     expect(await h.sql`select 1 from outbox where payload->>'customerId' = 'c-rollback'`).toHaveLength(0);
-    expect(ran).toBe(false);
-    expect(uow.afterCommit(h.db, () => {})).toBe(false);
+  });
+});
+
+describe("state kept per transaction (perTransaction)", () => {
+  /** A scope whose state is the notes of one transaction, and what `committed` got. */
+  function notes(uow: UnitOfWork) {
+    const opened: string[][] = [];
+    const committed: string[][] = [];
+    const notesOf = uow.perTransaction({
+      open: () => {
+        const state: string[] = [];
+        opened.push(state);
+        return state;
+      },
+      committed: (state) => committed.push(state),
+    });
+    return { notesOf, opened, committed };
+  }
+
+  it("is one state throughout a transaction, handed to committed once, after the commit", async () => {
+    const { uow } = unitOfWork();
+    const { notesOf, opened, committed } = notes(uow);
+    let visibleAtCommitted: Promise<number> | undefined;
+    const inserted = uow.perTransaction({
+      open: () => ({}),
+      // Another connection of the pool: it sees the row only once the transaction committed.
+      committed: () => {
+        visibleAtCommitted = h.sql`select count(*)::int as n from effects where note = 'p-commit'`.then(
+          ([row]) => row!.n as number,
+        );
+      },
+    });
+    await uow.transaction(async (tx) => {
+      notesOf(tx).push("a");
+      await tx.execute(sql`insert into effects (note) values ('p-commit')`);
+      inserted(tx);
+      notesOf(tx).push("b");
+      expect(committed).toEqual([]);
+    });
+    expect(opened).toEqual([["a", "b"]]);
+    expect(committed).toEqual([["a", "b"]]);
+    expect(committed[0]).toBe(opened[0]);
+    expect(await visibleAtCommitted).toBe(1);
+  });
+
+  it("never hands a rolled-back transaction's state to committed, and the retry starts afresh", async () => {
+    const { uow } = unitOfWork();
+    const { notesOf, opened, committed } = notes(uow);
+    await expect(
+      uow.transaction(async (tx) => {
+        notesOf(tx).push("lost");
+        throw new Error("no");
+      }),
+    ).rejects.toThrow("no");
+    expect(committed).toEqual([]);
+    await uow.transaction(async (tx) => {
+      notesOf(tx).push("kept");
+    });
+    expect(opened).toEqual([["lost"], ["kept"]]);
+    expect(committed).toEqual([["kept"]]);
+  });
+
+  it("gives each transaction its own state, concurrent ones included", async () => {
+    const { uow } = unitOfWork();
+    const { notesOf, opened, committed } = notes(uow);
+    let release!: () => void;
+    const bothOpen = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    const run = (name: string) =>
+      uow.transaction(async (tx) => {
+        notesOf(tx).push(`${name}-1`);
+        if (++started === 2) release();
+        await bothOpen;
+        await tx.execute(sql`select 1`);
+        notesOf(tx).push(`${name}-2`);
+      });
+    await Promise.all([run("x"), run("y")]);
+    expect(opened).toHaveLength(2);
+    expect(opened.map((s) => s.join()).sort()).toEqual(["x-1,x-2", "y-1,y-2"]);
+    expect(committed.map((s) => s[0]).sort()).toEqual(["x-1", "y-1"]);
+    await uow.transaction(async (tx) => {
+      expect(notesOf(tx)).toEqual([]);
+    });
+  });
+
+  it("outside the unit of work's transactions: a transaction of its own keeps a state it never sees commit; the database gets a new one each call", async () => {
+    const { uow } = unitOfWork();
+    const { notesOf, opened, committed } = notes(uow);
+    await h.db.transaction(async (tx) => {
+      notesOf(tx).push("own");
+      notesOf(tx).push("own-again");
+    });
+    notesOf(h.db).push("db-1");
+    notesOf(h.db).push("db-2");
+    expect(opened).toEqual([["own", "own-again"], ["db-1"], ["db-2"]]);
+    expect(committed).toEqual([]);
   });
 });

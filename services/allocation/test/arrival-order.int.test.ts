@@ -11,11 +11,11 @@ import { waitFor } from "@stockflow/testkit";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
+import { type UnitOfWorkFactory, unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
 import { allocationOverJetStream } from "./jetstream.js";
-import { quietLogger } from "./support.js";
+import { kitUnitOfWork, quietLogger } from "./support.js";
 
 // Every pair of messages allocation's consumers receive about one order or one batch, in
 // both orders, on a real PostgreSQL and JetStream: the end state is the one the contract
@@ -29,7 +29,7 @@ let others: typeof stack.others;
 let testDb: typeof stack.testDb;
 let sql: postgres.Sql;
 let nc: Awaited<ReturnType<typeof connectNats>>;
-const unitOfWork = unitOfWorkFactory({ clock: { now: () => new Date("2030-01-01T00:00:00Z") } });
+let unitOfWork: UnitOfWorkFactory;
 
 beforeAll(async () => {
   // News of a batch not registered yet is redelivered quickly (and never dead-lettered).
@@ -39,6 +39,10 @@ beforeAll(async () => {
   });
   ({ service, others, testDb } = stack);
   sql = postgres(testDb.url, { max: 4, onnotice: () => {} });
+  unitOfWork = unitOfWorkFactory({
+    clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+    unitOfWork: kitUnitOfWork(drizzle(sql)),
+  });
   nc = await connectNats({ servers: stack.nats.url, name: "arrival-order", logger: quietLogger() });
 });
 

@@ -2,10 +2,10 @@ import { createUnitOfWork, type DbOrTx, type UnitOfWork as KitUnitOfWork } from 
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProductState } from "../src/adapters/db/product-repository.js";
-import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
+import { type UnitOfWorkFactory, unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import { ConcurrencyConflict } from "../src/app/concurrency-conflict.js";
 import * as handlers from "../src/app/handlers.js";
-import { migratedTestDatabase } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase } from "./support.js";
 
 // The ordering consumer handles up to 64 messages in one transaction, and the unit of work
 // lets a message start from the products an earlier one of the same transaction read or
@@ -23,16 +23,18 @@ const SKUS = [1, 2, 3];
 const ORDERS = [1, 2, 3, 4, 5, 6];
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
-const unitOfWork = unitOfWorkFactory({
-  clock: { now: () => new Date("2030-01-01T00:00:00Z") },
-});
+let unitOfWork: UnitOfWorkFactory;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_batches");
+  unitOfWork = unitOfWorkFactory({
+    clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+    unitOfWork: kitUnitOfWork(database.db),
+  });
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 /** Names in a namespace of their own, so that each run starts from products nobody knows. */
@@ -84,7 +86,7 @@ const oneByOne = async (messages: readonly Message[], ns: string) => {
 
 /**
  * One transaction per message, as the consumers run them in allocation's processes: after
- * each commit the process remembers the products (the kit's afterCommit), and the next transaction
+ * each commit the process remembers the products (the kit's perTransaction), and the next transaction
  * of that process starts from them; a ConcurrencyConflict runs the message again. `processes`
  * are two replicas, each with its memory; `by[i]` says which one handles message i.
  */

@@ -1,25 +1,27 @@
 import { outbox } from "@stockflow/messaging";
 import { asc, gt } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
+import { type UnitOfWorkFactory, unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import { createViews } from "../src/adapters/db/views.js";
 import { BatchNotRegistered } from "../src/app/batch-not-registered.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
-import { migratedTestDatabase } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase } from "./support.js";
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
-const unitOfWork = unitOfWorkFactory({
-  clock: { now: () => new Date("2030-01-01T00:00:00Z") },
-});
+let unitOfWork: UnitOfWorkFactory;
 let seen = 0;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_handlers");
+  unitOfWork = unitOfWorkFactory({
+    clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+    unitOfWork: kitUnitOfWork(database.db),
+  });
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 function run<E>(handler: (uow: UnitOfWork, event: E) => Promise<void>, event: E): Promise<void> {

@@ -1,4 +1,13 @@
 import type { HttpApp } from "@stockflow/service-kit";
+import {
+  type HostileRequest,
+  hostileHeaders,
+  hostilePathSegment,
+  hostileQuery,
+  json,
+  metacharacters,
+  expectRefused as refused,
+} from "@stockflow/testkit/hostile-requests";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
@@ -6,7 +15,7 @@ import { createViews } from "../src/adapters/db/views.js";
 import * as handlers from "../src/app/handlers.js";
 import { systemClock } from "../src/app/ports.js";
 import { buildApp } from "../src/http/app.js";
-import { migratedTestDatabase, quietLogger } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase, quietLogger } from "./support.js";
 
 // Property-based fuzzing of allocation's read API through the real app on a real database.
 // The API has no writes, so every request that does not name a known product or order is
@@ -20,9 +29,7 @@ const REQUEST_DEADLINE_MS = 5_000;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_fuzz");
-  const unitOfWork = unitOfWorkFactory({
-    clock: systemClock,
-  });
+  const unitOfWork = unitOfWorkFactory({ clock: systemClock, unitOfWork: kitUnitOfWork(database.db) });
   await database.db.transaction((tx) =>
     handlers.registerBatch(unitOfWork(tx), { reference: "b-home", sku: "DESK", qty: 5, eta: null }),
   );
@@ -46,7 +53,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await database?.dispose();
+  await database?.close();
 });
 
 async function state() {
@@ -59,116 +66,18 @@ async function state() {
   return rows;
 }
 
-interface HostileRequest {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  url: string;
-  headers?: Record<string, string>;
-  payload?: string;
-}
+const expectRefused = (request: HostileRequest) =>
+  refused((r) => app.inject(r), request, REQUEST_DEADLINE_MS);
 
-async function expectRefused(request: HostileRequest): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)),
-      REQUEST_DEADLINE_MS,
-    );
-  });
-  const res = await Promise.race([app.inject(request), deadline]).finally(() => clearTimeout(timer));
-  const where = `${request.method} ${request.url.slice(0, 120)} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
-  expect(res.statusCode, where).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode, where).toBeLessThan(500);
-  expect(res.json(), where).toEqual({ error: expect.any(String), message: expect.any(String) });
-}
-
-const json = (value: unknown) => JSON.stringify(value) ?? "null";
-/** No unpaired surrogate (String#isWellFormed is ES2024, beyond the configured lib). */
-const isWellFormed = (s: string): boolean => {
-  try {
-    encodeURIComponent(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const unstorable = fc.constantFrom("\u0000", "\ud800", "\udbff", "\udc00", "\udfff");
-const longText = fc
-  .tuple(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), fc.integer({ min: 201, max: 12_000 }))
-  .map(([s, n]) => s.repeat(Math.ceil(n / [...s].length)));
-const metacharacters = fc.constantFrom(
-  "'; drop table products; --",
-  "DESK' OR '1'='1",
-  '" OR 1=1 --',
-  "DESK%",
-  "_",
-  '{"$ne": null}',
-  "</script><script>alert(1)</script>",
-);
-
+const probes = metacharacters("'; drop table products; --", "DESK' OR '1'='1", "DESK%", "_");
 /** A path segment as sent on the wire; never one naming a seeded product or order. */
-const pathSegment = fc
-  .oneof(
-    fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).map(encodeURIComponent),
-    longText.filter((s) => isWellFormed(s)).map(encodeURIComponent),
-    metacharacters.map(encodeURIComponent),
-    fc.tuple(fc.string(), unstorable, fc.string()).map(
-      // Lone surrogates cannot be percent-encoded as UTF-8: sent as the bytes a client would try.
-      ([a, bad, b]) =>
-        `${encodeURIComponent(a)}${bad === "\u0000" ? "%00" : "%ED%A0%80"}${encodeURIComponent(b)}`,
-    ),
-    fc.constantFrom(
-      "%ZZ",
-      "%",
-      "%E0%A4%A",
-      "%C0%80",
-      "..%2F..%2Fetc%2Fpasswd",
-      "%2e%2e",
-      "__proto__",
-      "constructor",
-      "prototype",
-      "1e308",
-      "-0",
-      "NaN",
-      "DESK%00",
-      "x".repeat(10_000),
-    ),
-  )
-  .filter((segment) => {
-    try {
-      return !KNOWN.has(decodeURIComponent(segment));
-    } catch {
-      return true;
-    }
-  });
-const querySuffix = fc.option(
-  fc.constantFrom(
-    "?__proto__[admin]=1",
-    "?constructor[prototype][admin]=1",
-    "?sku=%00",
-    "?a=%ZZ",
-    `?${"a=1&".repeat(2_000)}`,
-  ),
-  { nil: "" },
-);
-const hostileHeaderValue = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  longText,
-  fc.tuple(fc.string(), unstorable, fc.string()).map((parts) => parts.join("")),
-  metacharacters,
-);
-const extraHeaders = fc.dictionary(
-  fc.constantFrom(
-    "x-forwarded-for",
-    "accept",
-    "authorization",
-    "traceparent",
-    "tracestate",
-    "x-request-id",
-    "if-none-match",
-  ),
-  hostileHeaderValue,
-  { maxKeys: 3 },
-);
+const pathSegment = hostilePathSegment({
+  probes,
+  more: ["%2e%2e", "1e308", "-0", "NaN", "DESK%00"],
+  known: [...KNOWN],
+});
+const querySuffix = hostileQuery("?sku=%00");
+const extraHeaders = hostileHeaders(probes, ["if-none-match"]);
 const hostileBody = fc.oneof(
   fc.anything().map(json),
   fc.json(),

@@ -3,11 +3,11 @@ import { countSocketWrites, type SocketWriteCounter } from "@stockflow/testkit";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
+import { type UnitOfWorkFactory, unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import { createViews } from "../src/adapters/db/views.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
-import { migratedTestDatabase } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase } from "./support.js";
 
 // What one message costs once history has piled up: the statements it sends and how
 // PostgreSQL runs them on tables of 100,000 rows. The consumer's own inbox insert is
@@ -27,12 +27,14 @@ let client: postgres.Sql;
 let recording: Statement[] | undefined;
 /** Socket writes to PostgreSQL: what a statement costs the service beyond building it. */
 let socket: SocketWriteCounter;
-const unitOfWork = unitOfWorkFactory({
-  clock: { now: () => new Date("2030-01-01T00:00:00Z") },
-});
+let unitOfWork: UnitOfWorkFactory;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_hot_paths");
+  unitOfWork = unitOfWorkFactory({
+    clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+    unitOfWork: kitUnitOfWork(database.db),
+  });
   socket = countSocketWrites(database.url);
   client = postgres(database.url, {
     max: 1,
@@ -72,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.end();
-  await database?.dispose();
+  await database?.close();
 });
 
 class DryRun extends Error {}

@@ -5,16 +5,14 @@ import { createViews } from "../src/adapters/db/views.js";
 import * as handlers from "../src/app/handlers.js";
 import { systemClock } from "../src/app/ports.js";
 import { buildApp } from "../src/http/app.js";
-import { migratedTestDatabase, quietLogger } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase, quietLogger } from "./support.js";
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 let app: HttpApp;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_http");
-  const unitOfWork = unitOfWorkFactory({
-    clock: systemClock,
-  });
+  const unitOfWork = unitOfWorkFactory({ clock: systemClock, unitOfWork: kitUnitOfWork(database.db) });
   const given = <E>(handler: (uow: ReturnType<typeof unitOfWork>, e: E) => Promise<void>, event: E) =>
     database.db.transaction((tx) => handler(unitOfWork(tx), event));
   await given(handlers.registerBatch, { reference: "b-ship", sku: "DESK", qty: 10, eta: "2030-05-01" });
@@ -43,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await database?.dispose();
+  await database?.close();
 });
 
 describe("the read API", () => {

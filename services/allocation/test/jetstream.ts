@@ -73,7 +73,7 @@ export async function neighbours(natsUrl: string) {
       await observer.stop();
       await publisher.stop();
       await nc.close();
-      await database.dispose();
+      await database.close();
     },
   };
 }

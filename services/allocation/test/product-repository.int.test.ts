@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 describe("the product repository", () => {

@@ -8,9 +8,9 @@ import * as handlers from "../src/app/handlers.js";
 import { migratedTestDatabase } from "./support.js";
 
 // After a consumer's transaction (the kit's unit of work) commits, allocation keeps the
-// products it left for the next transactions (the kit's afterCommit): a product remembered
-// must spare the next transaction its read, and never let it decide on a state another
-// writer has changed since.
+// products it left for the next transactions (the kit's perTransaction, committed): a product
+// remembered must spare the next transaction its read, and never let it decide on a state
+// another writer has changed since.
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 let client: postgres.Sql;
@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.end();
-  await database?.dispose();
+  await database?.close();
 });
 
 const placed = (orderId: string, sku: string, qty: number) => ({

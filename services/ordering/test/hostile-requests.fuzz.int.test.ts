@@ -1,5 +1,18 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { waitFor } from "@stockflow/testkit";
+import {
+  type HostileRequest,
+  hostileHeaders,
+  hostilePathSegment,
+  hostileQuery,
+  isWellFormed,
+  json,
+  longText as longerThan,
+  metacharacters as probing,
+  expectRefused as refused,
+  unstorable,
+  withUnstorable,
+} from "@stockflow/testkit/hostile-requests";
 import fc from "fast-check";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,35 +63,8 @@ async function state() {
   return { ...rows, stream: await streamMessages() };
 }
 
-interface HostileRequest {
-  method: "GET" | "POST";
-  url: string;
-  headers?: Record<string, string>;
-  payload?: string;
-}
-
-async function send(request: HostileRequest) {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)),
-      REQUEST_DEADLINE_MS,
-    );
-  });
-  try {
-    return await Promise.race([ordering.app.inject(request), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function expectRefused(request: HostileRequest): Promise<void> {
-  const res = await send(request);
-  const where = `${request.method} ${request.url.slice(0, 120)} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
-  expect(res.statusCode, where).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode, where).toBeLessThan(500);
-  expect(res.json(), where).toEqual({ error: expect.any(String), message: expect.any(String) });
-}
+const expectRefused = (request: HostileRequest) =>
+  refused((r) => ordering.app.inject(r), request, REQUEST_DEADLINE_MS);
 
 /** The contract's valid order (docs/system-contract.md), to classify what a generator produced. */
 function isValidOrder(body: unknown): boolean {
@@ -111,33 +97,12 @@ function parsesAsValidOrder(text: string): boolean {
   }
 }
 
-const json = (value: unknown) => JSON.stringify(value) ?? "null";
-/** No unpaired surrogate (String#isWellFormed is ES2024, beyond the configured lib). */
-const isWellFormed = (s: string): boolean => {
-  try {
-    encodeURIComponent(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 // ---- arbitraries: raw JSON text fragments, so -0, 1e308 and 2**53+1 reach the server as written
 
 const validId = fc.string({ minLength: 1, maxLength: 24 }).map(json);
-const unstorable = fc.constantFrom("\u0000", "\ud800", "\udbff", "\udc00", "\udfff");
-const longText = fc
-  .tuple(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), fc.integer({ min: 201, max: 12_000 }))
-  .map(([s, n]) => s.repeat(Math.ceil(n / [...s].length)));
-const metacharacters = fc.constantFrom(
-  "'; drop table orders; --",
-  '" OR 1=1 --',
-  "\\",
-  '{"$ne": null}',
-  "</script><script>alert(1)</script>",
-  "$" + "{7*7}", // a template-injection probe, kept out of a template literal
-  "%s%n",
-);
+const longText = longerThan(201);
+// "$" + "{7*7}": a template-injection probe, kept out of a template literal.
+const metacharacters = probing("'; drop table orders; --", "\\", "$" + "{7*7}", "%s%n");
 const wrongType = fc.oneof(
   fc.integer().map(json),
   fc.double().map(json),
@@ -147,12 +112,7 @@ const wrongType = fc.oneof(
   fc.array(fc.anything(), { maxLength: 3 }).map(json),
 );
 /** A value that no id field accepts: empty, over 200 characters, unstorable text, or not a string. */
-const invalidId = fc.oneof(
-  fc.constant('""'),
-  longText.map(json),
-  fc.tuple(fc.string(), unstorable, fc.string()).map((parts) => json(parts.join(""))),
-  wrongType,
-);
+const invalidId = fc.oneof(fc.constant('""'), longText.map(json), withUnstorable.map(json), wrongType);
 const invalidQty = fc.oneof(
   fc.constantFrom(
     "0",
@@ -249,66 +209,15 @@ const hostileOrderBody: fc.Arbitrary<string> = fc
   )
   .filter((text) => !parsesAsValidOrder(text));
 
-const hostileHeaderValue = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  longText,
-  fc.tuple(fc.string(), unstorable, fc.string()).map((parts) => parts.join("")),
-  metacharacters,
-);
-const extraHeaders = fc.dictionary(
-  fc.constantFrom(
-    "x-forwarded-for",
-    "accept",
-    "authorization",
-    "traceparent",
-    "tracestate",
-    "x-request-id",
-    "cookie",
-  ),
-  hostileHeaderValue,
-  { maxKeys: 3 },
-);
-const invalidIdempotencyKey = fc.oneof(
-  fc.constant(""),
-  longText,
-  fc.tuple(fc.string(), unstorable, fc.string()).map((parts) => parts.join("")),
-);
+const extraHeaders = hostileHeaders(metacharacters, ["cookie"]);
+const invalidIdempotencyKey = fc.oneof(fc.constant(""), longText, withUnstorable);
 
 /** A path segment as sent on the wire: percent-encoded text, or hostile raw encodings. */
-const pathSegment = fc.oneof(
-  fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).map(encodeURIComponent),
-  longText.filter((s) => isWellFormed(s)).map(encodeURIComponent),
-  metacharacters.map(encodeURIComponent),
-  fc.constantFrom(
-    "%ZZ",
-    "%",
-    "%E0%A4%A",
-    "%ED%A0%80",
-    "%C0%80",
-    "%00",
-    "a%00b",
-    "..%2F..%2Fetc%2Fpasswd",
-    "%2e%2e",
-    "__proto__",
-    "constructor",
-    "prototype",
-    "1e308",
-    "-0",
-    "NaN",
-    "%27%20OR%201%3D1--",
-    "x".repeat(10_000),
-  ),
-);
-const querySuffix = fc.option(
-  fc.constantFrom(
-    "?__proto__[admin]=1",
-    "?constructor[prototype][admin]=1",
-    "?a=%00",
-    "?a=%ZZ",
-    `?${"a=1&".repeat(2_000)}`,
-  ),
-  { nil: "" },
-);
+const pathSegment = hostilePathSegment({
+  probes: metacharacters,
+  more: ["a%00b", "%2e%2e", "1e308", "-0", "NaN", "%27%20OR%201%3D1--"],
+});
+const querySuffix = hostileQuery();
 
 describe("hostile storefront requests", () => {
   it("POST /orders with malformed and hostile bodies gets only 4xx answers and changes nothing", async () => {

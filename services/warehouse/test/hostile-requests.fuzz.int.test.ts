@@ -1,3 +1,13 @@
+import {
+  type HostileRequest,
+  hostilePathSegment,
+  isWellFormed,
+  json,
+  longText as longerThan,
+  metacharacters as probing,
+  expectRefused as refused,
+  withUnstorable,
+} from "@stockflow/testkit/hostile-requests";
 import fc from "fast-check";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,52 +49,11 @@ async function state() {
   return { ...rows, batch };
 }
 
-interface HostileRequest {
-  method: "GET" | "POST";
-  url: string;
-  headers?: Record<string, string>;
-  payload?: string;
-}
+const expectRefused = (request: HostileRequest) =>
+  refused((r) => h.service.app.inject(r), request, REQUEST_DEADLINE_MS);
 
-async function expectRefused(request: HostileRequest): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)),
-      REQUEST_DEADLINE_MS,
-    );
-  });
-  const res = await Promise.race([h.service.app.inject(request), deadline]).finally(() =>
-    clearTimeout(timer),
-  );
-  const where = `${request.method} ${request.url.slice(0, 120)} ${request.payload?.slice(0, 120)} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
-  expect(res.statusCode, where).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode, where).toBeLessThan(500);
-  expect(res.json(), where).toEqual({ error: expect.any(String), message: expect.any(String) });
-}
-
-const json = (value: unknown) => JSON.stringify(value) ?? "null";
-/** No unpaired surrogate (String#isWellFormed is ES2024, beyond the configured lib). */
-const isWellFormed = (s: string): boolean => {
-  try {
-    encodeURIComponent(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const unstorable = fc.constantFrom("\u0000", "\ud800", "\udbff", "\udc00", "\udfff");
-const withUnstorable = fc.tuple(fc.string(), unstorable, fc.string()).map((parts) => parts.join(""));
-const longText = fc
-  .tuple(fc.string({ unit: "binary", minLength: 1, maxLength: 8 }), fc.integer({ min: 501, max: 12_000 }))
-  .map(([s, n]) => s.repeat(Math.ceil(n / [...s].length)));
-const metacharacters = fc.constantFrom(
-  "'; drop table batches; --",
-  "fuzz-batch' OR '1'='1",
-  '" OR 1=1 --',
-  '{"$ne": null}',
-  "</script><script>alert(1)</script>",
-);
+const longText = longerThan(501);
+const metacharacters = probing("'; drop table batches; --", "fuzz-batch' OR '1'='1");
 const wrongType = fc.oneof(
   fc.integer().map(json),
   fc.boolean().map(json),
@@ -187,33 +156,12 @@ const hostileDelay = fc.oneof(
 );
 
 /** A path segment as sent on the wire; never one naming the seeded batch. */
-const pathSegment = fc
-  .oneof(
-    fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).map(encodeURIComponent),
-    longText.filter((s) => isWellFormed(s)).map(encodeURIComponent),
-    metacharacters.map(encodeURIComponent),
-    fc.constantFrom(
-      "%ZZ",
-      "%",
-      "%E0%A4%A",
-      "%ED%A0%80",
-      "%C0%80",
-      "%00",
-      "fuzz-batch%00",
-      "..%2F..%2Fetc%2Fpasswd",
-      "__proto__",
-      "constructor",
-      "prototype",
-      "x".repeat(10_000),
-    ),
-  )
-  .filter((segment) => {
-    try {
-      return decodeURIComponent(segment) !== "fuzz-batch";
-    } catch {
-      return true;
-    }
-  });
+const pathSegment = hostilePathSegment({
+  probes: metacharacters,
+  minLongText: 501,
+  more: ["fuzz-batch%00"],
+  known: ["fuzz-batch"],
+});
 /** Query strings that give `name` no valid value: missing, empty, NUL, repeated, miscased, over-long. */
 const invalidQuery = (name: string) =>
   fc.oneof(

@@ -1,31 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { type Database, openDatabase } from "@stockflow/service-kit";
+import { type MigratedTestDatabase, migratedTestDatabase } from "@stockflow/service-kit/testing";
 import { createLogger } from "@stockflow/telemetry";
-import { createTestDatabase, type TestDatabase } from "@stockflow/testkit";
 
 export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
 export const quietLogger = () => createLogger({ service: "warehouse-test", level: "silent" });
 
-export interface MigratedDatabase extends Database {
-  readonly testDb: TestDatabase;
-}
+export type MigratedDatabase = MigratedTestDatabase;
 
 /** A fresh database migrated the way the service migrates its own at start. */
-export async function migratedDatabase(label: string): Promise<MigratedDatabase> {
-  const testDb = await createTestDatabase(label);
-  const database = await openDatabase({
-    url: testDb.url,
-    service: "warehouse",
-    migrationsFolder,
-    logger: quietLogger(),
-  });
-  return {
-    ...database,
-    testDb,
-    async close() {
-      await database.close();
-      await testDb.drop();
-    },
-  };
-}
+export const migratedDatabase = (label: string): Promise<MigratedDatabase> =>
+  migratedTestDatabase({ service: "warehouse", migrationsFolder, label });

@@ -78,7 +78,10 @@ export interface UnitOfWork {
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Reads outside a transaction (one statement each, no locks). */
   read<T>(work: (repos: Pick<Transaction, "orders" | "customers">) => Promise<T>): Promise<T>;
-  /** New orders, each atomic on its own, without a transaction around them (see OrderIntake). */
+  /**
+   * New orders, each atomic on its own: one statement that is its own transaction (the kit's
+   * `unitOfWork.statement`), not `run` (why: "How an order is written" in the README).
+   */
   intake: OrderIntake;
 }
 

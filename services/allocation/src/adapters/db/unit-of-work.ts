@@ -1,10 +1,4 @@
-import {
-  createOutbox,
-  type DbOrTx,
-  isTransaction,
-  type UnitOfWork as KitUnitOfWork,
-  type OutboxRow,
-} from "@stockflow/messaging";
+import type { DbOrTx, UnitOfWork as KitUnitOfWork, OutboxRow } from "@stockflow/messaging";
 import type { Clock, UnitOfWork } from "../../app/ports.js";
 import type { AllocationEvent } from "../../domain/events.js";
 import { outboxRowsOfEvent } from "../outgoing.js";
@@ -22,31 +16,22 @@ export interface UnitOfWorkOptions {
   /**
    * The messaging kit's unit of work whose transactions the consumers run: the outbox rows
    * go to the relay once a transaction commits, and its products become what the next
-   * transactions start from without a read (ProductCache). Without it (tests), rows carry
-   * the NOTIFY and nothing is remembered across transactions.
+   * transactions start from without a read (ProductCache).
    */
-  unitOfWork?: Pick<KitUnitOfWork, "outbox" | "afterCommit">;
+  unitOfWork: Pick<KitUnitOfWork, "outbox" | "perTransaction">;
 }
 
 export function unitOfWorkFactory({ clock, unitOfWork }: UnitOfWorkOptions): UnitOfWorkFactory {
-  const outbox = unitOfWork?.outbox ?? createOutbox({ service: "allocation" });
-  // One session per transaction: the units of a consumer batch share what they read and
-  // wrote, and a retried or split batch, in a new transaction, starts from nothing.
-  const sessions = new WeakMap<DbOrTx, ProductSession>();
+  const { outbox } = unitOfWork;
   const doubted = new Set<string>();
   const cache = new ProductCache();
-  const sessionOf = (tx: DbOrTx) => {
-    // Outside a transaction every statement commits alone: nothing read stays true.
-    if (!isTransaction(tx)) return new ProductSession(doubted);
-    let session = sessions.get(tx);
-    if (!session) {
-      const created = new ProductSession(doubted, cache);
-      unitOfWork?.afterCommit(tx, () => created.committed());
-      sessions.set(tx, created);
-      session = created;
-    }
-    return session;
-  };
+  // One session per transaction: the units of a consumer batch share what they read and
+  // wrote, a retried or split batch, in a new transaction, starts from nothing, and what a
+  // committed one knew is what the next ones start from.
+  const sessionOf = unitOfWork.perTransaction({
+    open: () => new ProductSession(doubted, cache),
+    committed: (session) => session.committed(),
+  });
   return (tx: DbOrTx): UnitOfWork => {
     const products = new DrizzleProductRepository(tx, sessionOf(tx));
     const staged: OutboxRow[] = [];

@@ -20,32 +20,23 @@ export interface UnitOfWorkDeps {
 }
 
 /**
- * Repositories that note the orders saved through a transaction and announce them once it
- * has committed (the kit's afterCommit: never for a transaction rolled back).
+ * Repositories that note the orders saved through a transaction; the kit announces them once
+ * it has committed (never for a transaction rolled back).
  */
 function announcingChanges(unitOfWork: KitUnitOfWork, announce: UnitOfWorkDeps["announce"]) {
-  const changed = new WeakMap<Executor, Set<string>>();
-  const note = (tx: Executor, orderIds: readonly string[]) => {
-    let set = changed.get(tx);
-    if (!set) {
-      const orders = new Set<string>();
-      set = orders;
-      changed.set(tx, orders);
-      unitOfWork.afterCommit(tx, () => announce([...orders]));
-    }
-    for (const id of orderIds) set.add(id);
-  };
+  const changedIn = unitOfWork.perTransaction({
+    open: () => new Set<string>(),
+    committed: (orderIds) => announce([...orderIds]),
+  });
   return (tx: Executor, orders: OrderRepository): OrderRepository => ({
     ...orders,
     save: (order, lines) => {
-      note(tx, [order.orderId]);
+      changedIn(tx).add(order.orderId);
       return orders.save(order, lines);
     },
     saveMany: (changes) => {
-      note(
-        tx,
-        changes.map((c) => c.order.orderId),
-      );
+      const changed = changedIn(tx);
+      for (const { order } of changes) changed.add(order.orderId);
       return orders.saveMany(changes);
     },
   });
