@@ -2,7 +2,7 @@ import type { ServiceName } from "./stack.js";
 
 /** One fault: something goes down `atMs` into the run and comes back `downMs` later. */
 export type Fault =
-  | { atMs: number; downMs: number; kind: "kill-service"; service: ServiceName }
+  | { atMs: number; downMs: number; kind: "kill-service"; service: ServiceName; replica: number }
   | { atMs: number; downMs: number; kind: "kill-nats"; server: number }
   | { atMs: number; downMs: number; kind: "restart-postgres" };
 
@@ -21,15 +21,20 @@ export function seededRandom(seed: number): () => number {
 export interface ScheduleOptions {
   durationMs: number;
   services: readonly ServiceName[];
+  /** Replicas of every service (default 1): a service fault SIGKILLs one of them. */
+  replicas?: number;
   natsServers: number;
 }
 
 /**
  * The faults of a run, drawn from the seed alone: one at a time (a three-server cluster
  * survives one lost server, not two), each lasting 1-6 s, 1-4 s apart, and PostgreSQL
- * restarted once somewhere in the run. The same seed gives the same schedule.
+ * restarted once somewhere in the run. The same seed (and options) gives the same schedule.
  */
-export function faultSchedule(seed: number, { durationMs, services, natsServers }: ScheduleOptions): Fault[] {
+export function faultSchedule(
+  seed: number,
+  { durationMs, services, replicas = 1, natsServers }: ScheduleOptions,
+): Fault[] {
   const random = seededRandom(seed);
   const between = (min: number, max: number) => Math.floor(min + random() * (max - min));
   const faults: Fault[] = [];
@@ -46,6 +51,7 @@ export function faultSchedule(seed: number, { durationMs, services, natsServers 
         downMs,
         kind: "kill-service",
         service: services[between(0, services.length)]!,
+        replica: between(0, replicas),
       });
     } else {
       faults.push({ atMs: at, downMs, kind: "kill-nats", server: between(0, natsServers) });
@@ -58,7 +64,7 @@ export function faultSchedule(seed: number, { durationMs, services, natsServers 
 export function describeFault(f: Fault): string {
   const what =
     f.kind === "kill-service"
-      ? `SIGKILL ${f.service}`
+      ? `SIGKILL ${f.service}#${f.replica}`
       : f.kind === "kill-nats"
         ? `SIGKILL nats server ${f.server + 1}`
         : "stop PostgreSQL";

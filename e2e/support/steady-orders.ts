@@ -41,7 +41,9 @@ export function steadyOrders(
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       try {
-        const res = await fetch(`${stack.urls.ordering}/orders/${encodeURIComponent(orderId)}?wait=5000`);
+        // Through the replicas in rotation: one crashed in a fault is out, the others answer.
+        const url = stack.replicas.ordering.nextUrl();
+        const res = await fetch(`${url}/orders/${encodeURIComponent(orderId)}?wait=5000`);
         const body = (await res.json()) as { status?: string };
         if (res.status === 200 && body.status !== "pending") return true;
       } catch {

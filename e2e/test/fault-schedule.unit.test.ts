@@ -25,4 +25,13 @@ describe("the randomized fault schedule", () => {
       expect(faults.some((f) => f.kind === "kill-service")).toBe(true);
     },
   );
+
+  it("SIGKILLs one replica of a service at a time, each of them in some run", () => {
+    const replicas = { ...options, replicas: 2 };
+    const killed = [1, 2, 3, 42, 1000].flatMap((seed) =>
+      faultSchedule(seed, replicas).flatMap((f) => (f.kind === "kill-service" ? [f.replica] : [])),
+    );
+    expect(new Set(killed)).toEqual(new Set([0, 1]));
+    expect(faultSchedule(7, options).every((f) => f.kind !== "kill-service" || f.replica === 0)).toBe(true);
+  });
 });

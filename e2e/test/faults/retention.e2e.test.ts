@@ -7,8 +7,9 @@ import { type ServiceName, type Stack, serviceNames, startStack } from "../../su
 import { steadyOrders } from "../../support/steady-orders.js";
 
 // Reliability scenario 13: with retention in seconds, a run of a little under a minute
-// leaves the outbox, inbox and idempotency tables bounded (rows go while the load runs, not
-// only after), and a redelivery inside the inbox's retention still changes nothing.
+// leaves the outbox, inbox and idempotency tables, and allocation's order records (none a
+// tombstone here: nothing is cancelled), bounded (rows go while the load runs, not only
+// after), and a redelivery inside the inbox's retention still changes nothing.
 
 const SKUS = ["RT-BED", "RT-RUG"];
 // A lost ack comes back after 3 s; the inbox remembers ids for 8 s (at least twice that).
@@ -22,7 +23,7 @@ const RUN_MS = 40_000;
 
 const TABLES: Record<ServiceName, string[]> = {
   ordering: ["outbox", "inbox", "idempotency_keys"],
-  allocation: ["outbox", "inbox"],
+  allocation: ["outbox", "inbox", "order_records"],
   warehouse: ["inbox"],
 };
 
@@ -54,7 +55,7 @@ async function rowCounts(): Promise<Record<string, number>> {
 }
 
 describe("retention", () => {
-  it("keeps the outbox, inbox and idempotency tables bounded while orders flow", async () => {
+  it("keeps the outbox, inbox, idempotency and order record tables bounded while orders flow", async () => {
     for (const sku of SKUS) {
       expect(
         (await stack.api.registerBatch({ reference: `${sku}-1`, sku, qty: 100_000, eta: null })).status,

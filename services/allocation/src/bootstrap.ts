@@ -8,6 +8,7 @@ import {
 } from "@stockflow/messaging";
 import { type Database, type HttpApp, openDatabase, readinessOf } from "@stockflow/service-kit";
 import { createLogger, type Logger } from "@stockflow/telemetry";
+import { orderRecordsRetention } from "./adapters/db/retention.js";
 import { unitOfWorkFactory } from "./adapters/db/unit-of-work.js";
 import { createViews } from "./adapters/db/views.js";
 import { type Clock, systemClock } from "./app/ports.js";
@@ -91,7 +92,7 @@ async function wire(
     database,
     nc,
     logger,
-    retention: config.retention,
+    retention: { ...config.retention, rules: [orderRecordsRetention(config.retention.inboxMs)] },
   });
   const unitOfWork = unitOfWorkFactory({ clock, unitOfWork: messaging.unitOfWork });
   const deps = { messaging, logger, unitOfWork, redelivery: config.consumer };

@@ -87,12 +87,19 @@ export const backorders = pgTable(
  * One row per order heard of, placed or cancelled, whichever came first. Its row lock, taken
  * first by every transaction about the order (`insert ... on conflict`), serializes a
  * placement and its cancellation across replicas; `cancelled` stays true for good, so a
- * placement that arrives after its cancellation (a tombstone) allocates nothing.
+ * placement that arrives after its cancellation (a tombstone) allocates nothing. A record
+ * that is not a tombstone guards nothing once committed: retention deletes it (see
+ * retention.ts), on the partial index of those rows by `recorded_at`.
  */
-export const orderRecords = pgTable("order_records", {
-  orderId: text("order_id").primaryKey(),
-  cancelled: boolean("cancelled").notNull().default(false),
-});
+export const orderRecords = pgTable(
+  "order_records",
+  {
+    orderId: text("order_id").primaryKey(),
+    cancelled: boolean("cancelled").notNull().default(false),
+    recordedAt: timestamp("recorded_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("order_records_placed_idx").on(t.recordedAt).where(sql`not ${t.cancelled}`)],
+);
 
 /**
  * Per batch and kind of news (quantity, eta): the WAREHOUSE stream sequence of the last one

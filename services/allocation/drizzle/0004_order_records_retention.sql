@@ -1,0 +1,2 @@
+ALTER TABLE "order_records" ADD COLUMN "recorded_at" timestamp with time zone DEFAULT now() NOT NULL;--> statement-breakpoint
+CREATE INDEX "order_records_placed_idx" ON "order_records" USING btree ("recorded_at") WHERE not "order_records"."cancelled";
