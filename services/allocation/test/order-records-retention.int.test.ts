@@ -4,7 +4,7 @@ import { orderRecordsRetention } from "../src/adapters/db/retention.js";
 import { unitOfWorkFactory } from "../src/adapters/db/unit-of-work.js";
 import * as handlers from "../src/app/handlers.js";
 import type { UnitOfWork } from "../src/app/ports.js";
-import { migratedTestDatabase, quietLogger } from "./support.js";
+import { kitUnitOfWork, migratedTestDatabase, quietLogger } from "./support.js";
 
 // The retention of order records: records of placed orders go once old, tombstones stay, and
 // a placement or cancellation that comes after the sweep (a redelivery, a replayed dead
@@ -14,14 +14,18 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SKU = "RET-SOFA";
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
-const unitOfWork = unitOfWorkFactory({ clock: { now: () => new Date("2030-01-01T00:00:00Z") } });
+let unitOfWork: ReturnType<typeof unitOfWorkFactory>;
 
 beforeAll(async () => {
   database = await migratedTestDatabase("allocation_order_records");
+  unitOfWork = unitOfWorkFactory({
+    clock: { now: () => new Date("2030-01-01T00:00:00Z") },
+    unitOfWork: kitUnitOfWork(database.db),
+  });
 });
 
 afterAll(async () => {
-  await database?.dispose();
+  await database?.close();
 });
 
 function run<E>(handler: (uow: UnitOfWork, event: E) => Promise<void>, event: E): Promise<void> {
