@@ -1,6 +1,6 @@
 import type { ServiceName } from "@stockflow/contracts";
 import type { Statement } from "./driver.js";
-import { clientOf } from "./driver.js";
+import { clientOf, pipelinedTransaction } from "./driver.js";
 import { createOutbox, type Outbox } from "./outbox/outbox.js";
 import { type CommittedRow, committedRows, type OutboxRow } from "./outbox/row.js";
 import type { Database, DbOrTx, Tx } from "./types.js";
@@ -65,7 +65,7 @@ export function createUnitOfWork({
     outbox: createOutbox({ service, writtenIn: (tx) => open.get(tx)?.rows }),
     async transaction(work) {
       let opened: Open | undefined;
-      const result = await db.transaction((tx) => {
+      const result = await pipelinedTransaction(db, (tx) => {
         opened = { rows: publishOrder === "commit" ? [] : undefined, committed: [] };
         open.set(tx, opened);
         return work(tx);
