@@ -189,7 +189,8 @@ describe("a pipelined transaction", () => {
     const seen = await pipelinedTransaction(drizzled, async (tx) => {
       expect(isTransaction(tx)).toBe(true);
       await insert(tx, 13);
-      const [ours] = await tx.execute<{ id: string }>(sql`select txid_current()::text as id`);
+      const mine = await tx.execute(sql`select txid_current()::text as id`);
+      const [ours] = mine as unknown as { id: string }[];
       const [theirs] = await clientOf(
         tx,
       )`select txid_current()::text as id, count(*)::int as n from notes where id = 13`;
