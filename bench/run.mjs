@@ -100,7 +100,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(
-      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders> | --latency <rate> [--runs <n>] | --tracing both|on|off | --services <checkout> | --no-storefront]",
+      "usage: pnpm bench [-- --quick | --soak <s> | --no-build | --cpu-prof <service> | --steps 100,200 | --window <s> | --prefill <orders> | --latency <rate> [--runs <n>] | --tracing both|on|off | --services <checkout> | --no-storefront | --hops]",
     );
     return;
   }
@@ -111,7 +111,12 @@ async function main() {
   log(
     `starting nats-server, databases, the OTLP receiver and the three services (tracing ${opts.tracing === "off" ? "off" : "on"})`,
   );
-  const stack = await startStack({ root: servicesRoot, cpuProf: opts.cpuProf, log, tracing: opts.tracing !== "off" });
+  const stack = await startStack({
+    root: servicesRoot,
+    cpuProf: opts.cpuProf,
+    log,
+    tracing: opts.tracing !== "off",
+  });
   const { services } = stack;
   const cleanups = [() => stack.dispose()];
   // Ctrl-C: the services get the signal too (same process group) and drain; drop the
@@ -251,6 +256,10 @@ async function main() {
       : async () => {};
     for (let run = 1; run <= opts.runs; run++) {
       await vacuum();
+      if (opts.hops) {
+        await stack.otlp.hops(); // forget the warm-up's and the last run's spans
+        stack.otlp.timing(true);
+      }
       const cpu = cpuNow();
       const runQueue = runQueueNow();
       const l = await driver.call("runRate", {
@@ -264,6 +273,15 @@ async function main() {
       log(
         `latency ${run}/${opts.runs} at ${opts.latencyOnly}/s: to bus p50/p95/p99 ${l.toBus.p50}/${l.toBus.p95}/${l.toBus.p99} ms (202 -> order_placed ${l.toPlaced.p50}/${l.toPlaced.p99}, then ${l.placedToBus.p50}/${l.placedToBus.p99}); storefront (POST sent -> ?wait= answers allocated) ${l.storefront.p50}/${l.storefront.p95}/${l.storefront.p99} (bus -> applied ${l.storefront.busToApplied.p50}/${l.storefront.busToApplied.p99}, applied -> answer ${l.storefront.appliedToAnswer.p50}/${l.storefront.appliedToAnswer.p99}); from POST sent ${l.sentToBus.p50}/${l.sentToBus.p99}; POST p50/p99 ${l.post?.p50}/${l.post?.p99}; CPU ms/order ${JSON.stringify(perOrder)}; run-queue wait ms/order ${JSON.stringify(waited)}`,
       );
+      if (opts.hops) {
+        await sleep(5500); // the SDK exports every 5 s
+        stack.otlp.timing(false);
+        const { lasted, gapAfterParentEnd } = await stack.otlp.hops();
+        const lines = (t) =>
+          Object.entries(t).map(([k, v]) => `    ${k}: n ${v.n} p50 ${v.p50} p99 ${v.p99} ms`);
+        log(`spans of run ${run}, duration:\n${lines(lasted).join("\n")}`);
+        log(`gap after the parent span ended (other process):\n${lines(gapAfterParentEnd).join("\n")}`);
+      }
     }
   };
 

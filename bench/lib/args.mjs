@@ -10,6 +10,8 @@
  *   --latency <rate>   only the latency phase, at that rate (a quick A/B), --runs <n> times
  *   --services <dir>   run the services of another checkout's build (its services/NAME/dist),
  *                      driven by this bench: an A/B of two builds with one load generator
+ *   --hops             with --latency: where each run's time went, from the exported spans
+ *                      (each span's duration, and the gap after its parent in another process)
  *   --no-storefront    no order waited for with ?wait= (to compare with a build without it)
  *   --tracing <mode>   both (default: steps and latency with every span exported, then again
  *                      without), on, or off (spans made but exported nowhere)
@@ -28,6 +30,7 @@ export function parseArgs(argv) {
     tracing: "both",
     servicesRoot: undefined,
     storefront: true,
+    hops: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -53,6 +56,7 @@ export function parseArgs(argv) {
     else if (a === "--runs") opts.runs = positive(a, next());
     else if (a === "--services") opts.servicesRoot = next();
     else if (a === "--no-storefront") opts.storefront = false;
+    else if (a === "--hops") opts.hops = true;
     else if (a === "--tracing") {
       opts.tracing = next();
       if (!["both", "on", "off"].includes(opts.tracing))

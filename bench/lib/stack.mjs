@@ -26,6 +26,13 @@ async function startOtlpSink() {
         child.once("message", (m) => resolve(m.stats));
         child.send({ cmd: "stats" });
       }),
+    /** Keep each span's times from now on (--hops). */
+    timing: (on) => child.send({ cmd: "timing", on }),
+    hops: () =>
+      new Promise((resolve) => {
+        child.once("message", (m) => resolve(m.hops));
+        child.send({ cmd: "hops" });
+      }),
     async dispose() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

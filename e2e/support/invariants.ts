@@ -269,3 +269,27 @@ export async function assertInvariants(stack: Stack, options: InvariantOptions):
     await dbs.close();
   }
 }
+
+/**
+ * "Per SKU, allocation's events keep the order in which they happened": on the ALLOCATION
+ * stream, each SKU's product version never goes down (v1 and v2 of one change carry the
+ * same version). Only events as the relays published them count (Nats-Msg-Id = ce-id). Not
+ * part of assertInvariants: a publish that fails while later ones of its run succeed (a
+ * broker going away) sends it again after them, so scenarios that kill the broker may break it.
+ */
+export async function allocationEventsOutOfOrder(stack: Stack): Promise<string[]> {
+  const events = await stack.readStream<{ sku: string; version: number }>("ALLOCATION");
+  const last = new Map<string, { version: number; seq: number }>();
+  const out: string[] = [];
+  for (const e of events) {
+    if (!e.headers["ce-id"] || e.headers["nats-msg-id"] !== e.headers["ce-id"]) continue;
+    const { sku, version } = e.payload;
+    const before = last.get(sku);
+    if (before && version < before.version)
+      out.push(
+        `${sku}: version ${version} at seq ${e.seq} after version ${before.version} at seq ${before.seq}`,
+      );
+    if (!before || version > before.version) last.set(sku, { version, seq: e.seq });
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openServiceDatabases } from "../../support/databases.js";
-import { assertInvariants } from "../../support/invariants.js";
+import { allocationEventsOutOfOrder, assertInvariants } from "../../support/invariants.js";
 import { type Stack, startStack } from "../../support/stack.js";
 import { runStorefront, stockUp } from "../../support/storefront.js";
 
@@ -72,6 +72,8 @@ describe("replicas", () => {
 
     const settled = await assertInvariants(stack, { acceptedOrderIds: load.accepted, timeoutMs: 90_000 });
     for (const orderId of load.cancelled) expect(settled.orderStatus.get(orderId)).toBe("cancelled");
+    // Two allocation replicas, one of them killed: still one SKU's events in the order they happened.
+    expect(await allocationEventsOutOfOrder(stack)).toEqual([]);
 
     const dbs = openServiceDatabases(stack);
     try {

@@ -30,5 +30,5 @@ export type { EnsureStreamsOptions } from "./streams.js";
 export { ensureStreams, streamConfig } from "./streams.js";
 export type { Database, DbOrTx, Logger, Tx } from "./types.js";
 export { isDatabaseUnavailable } from "./unavailable.js";
-export type { PublishOrder, UnitOfWork } from "./unit-of-work.js";
+export type { UnitOfWork } from "./unit-of-work.js";
 export { createUnitOfWork } from "./unit-of-work.js";

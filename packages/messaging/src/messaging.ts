@@ -5,7 +5,7 @@ import { type Consumer, type ConsumerOptions, createConsumer } from "./consumer/
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./relay/relay.js";
 import { createRetention, messagingRetentionRules, type RetentionRule } from "./retention.js";
 import type { Database, Logger } from "./types.js";
-import { createUnitOfWork, type PublishOrder, type UnitOfWork } from "./unit-of-work.js";
+import { createUnitOfWork, type UnitOfWork } from "./unit-of-work.js";
 
 export interface MessagingOptions {
   service: ServiceName;
@@ -13,8 +13,6 @@ export interface MessagingOptions {
   database: { db: Database; sql: Sql };
   nc: NatsConnection;
   logger: Logger;
-  /** In which order the events of its transactions are published (see unit-of-work.ts); default "outbox". */
-  publishOrder?: PublishOrder;
   /** Relay tuning; tests shorten its polling. */
   relay?: Pick<OutboxRelayOptions, "pollIntervalMs" | "batchSize" | "publishTimeoutMs" | "markDelayMs">;
   /**

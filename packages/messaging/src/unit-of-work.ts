@@ -7,8 +7,10 @@ import type { Database, DbOrTx, Tx } from "./types.js";
 
 /**
  * How a service writes: its changes and the events they make, atomically. Events go through
- * `outbox` only, and are published once their transaction commits (see PublishOrder) by
- * the service's relay, which the service never sees.
+ * `outbox` only, and are published once their transaction commits by the service's relay,
+ * which the service never sees: a transaction's rows carry a NOTIFY, and the relays read
+ * them in outbox order, so an event never overtakes one committed before it, even in another
+ * replica (per SKU, allocation's events keep the order in which they happened).
  */
 export interface UnitOfWork {
   readonly outbox: Outbox;
@@ -28,52 +30,29 @@ export interface UnitOfWork {
   statement<T extends object>(statement: Statement, rows: readonly OutboxRow[]): Promise<T[]>;
 }
 
-/**
- * In which order the events of the unit of work's transactions reach the stream across
- * replicas. "outbox": the relays read them in outbox order (a NOTIFY wakes them at commit),
- * so an event never overtakes one committed before it, even in another replica. "commit":
- * once a transaction commits, its rows go to this process's relay, which publishes them at
- * once without reading them back; events of two replicas then go in the order their
- * publishes reach the broker, for events whose consumers do not mind (allocation's carry
- * versions). `statement`'s rows always go at commit.
- */
-export type PublishOrder = "outbox" | "commit";
-
 export interface UnitOfWorkOptions {
   service: ServiceName;
   db: Database;
-  /** Default "outbox". */
-  publishOrder?: PublishOrder;
-  /** Where committed rows go: the relay's `handOff` (see messaging.ts). */
+  /** Where `statement`'s committed rows go: the relay's `handOff` (see messaging.ts). */
   handOff: (rows: CommittedRow[]) => void;
 }
 
 interface Open {
-  /** The rows written, when they go to the relay at commit. */
-  rows: CommittedRow[] | undefined;
   committed: (() => void)[];
 }
 
-export function createUnitOfWork({
-  service,
-  db,
-  handOff,
-  publishOrder = "outbox",
-}: UnitOfWorkOptions): UnitOfWork {
+export function createUnitOfWork({ service, db, handOff }: UnitOfWorkOptions): UnitOfWork {
   const open = new WeakMap<DbOrTx, Open>();
   return {
-    outbox: createOutbox({ service, writtenIn: (tx) => open.get(tx)?.rows }),
+    outbox: createOutbox({ service }),
     async transaction(work) {
       let opened: Open | undefined;
       const result = await pipelinedTransaction(db, (tx) => {
-        opened = { rows: publishOrder === "commit" ? [] : undefined, committed: [] };
+        opened = { committed: [] };
         open.set(tx, opened);
         return work(tx);
       });
-      if (opened) {
-        for (const fn of opened.committed) fn();
-        if (opened.rows && opened.rows.length > 0) handOff(opened.rows);
-      }
+      if (opened) for (const fn of opened.committed) fn();
       return result;
     },
     afterCommit(tx, fn) {

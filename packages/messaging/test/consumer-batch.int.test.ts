@@ -21,7 +21,6 @@ import {
   connectNats,
   createConsumer,
   createOutbox,
-  createUnitOfWork,
   DLQ_HEADERS,
   ensureStreams,
   type Handler,
@@ -400,51 +399,6 @@ describe("lingering", () => {
     const rows = await handled();
     expect(rows.map((r) => r.note)).toEqual(["full-0", "full-1", "full-2", "full-3"]);
     expect(new Set(rows.map((r) => r.txid)).size).toBe(2);
-  });
-});
-
-describe("unit of work", () => {
-  it("hands the outbox rows of a transaction that applied messages over once it has committed, and nothing for a redelivery", async () => {
-    // What the hand-off sees: how many of its rows are visible outside the transaction.
-    const seen: number[] = [];
-    let calls = 0;
-    const unitOfWork = createUnitOfWork({
-      service: "ordering",
-      db: h.db,
-      publishOrder: "commit",
-      handOff: (rows) => {
-        calls++;
-        const ids = rows.map((r) => r.id);
-        void h.sql<
-          { n: number }[]
-        >`select count(*)::int as n from outbox where id = any(${ids}::bigint[])`.then(([row]) =>
-          seen.push(row!.n - ids.length),
-        );
-      },
-    });
-    const ids = ["ac-1", "ac-2", "ac-3"].map(() => randomUUID());
-    const consumer = await start(
-      handle(orderPlacedV1, async (tx, e) => {
-        await record(tx, e.orderId);
-        await unitOfWork.outbox.enqueue(tx, orderCancelledV1, {
-          orderId: e.orderId,
-          cancelledAt: e.placedAt,
-        });
-      }),
-      { transaction: (work) => unitOfWork.transaction(work) },
-    );
-    for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id });
-    await drained(consumer);
-    await waitFor(() => seen.length === calls && calls > 0, { message: "the hand-offs were checked" });
-    // Every row handed over was committed (n - ids.length = 0), and every row written was handed over.
-    expect(seen.every((d) => d === 0)).toBe(true);
-    expect(await count(dsql`select count(*)::int as n from outbox`)).toBe(3);
-    const before = calls;
-    // The same ids again (a redelivery after a lost ack): nothing applied, no hand-off.
-    for (const [i, id] of ids.entries()) await publish(`ac-${i}`, { id, msgID: randomUUID() });
-    await drained(consumer);
-    expect(await count(dsql`select count(*)::int as n from handled`)).toBe(3);
-    expect(calls).toBe(before);
   });
 });
 

@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommittedRow } from "../src/index.js";
 import { OUTBOX_CHANNEL } from "../src/outbox/statements.js";
-import { createUnitOfWork, type PublishOrder } from "../src/unit-of-work.js";
+import { createUnitOfWork } from "../src/unit-of-work.js";
 import { openTestDb } from "./support.js";
 
 let pg: TestDatabase;
@@ -25,42 +25,35 @@ afterAll(async () => {
 
 const vip = (customerId: string) => ({ customerId, orderCount: 3 });
 
-function unitOfWork(publishOrder: PublishOrder) {
+function unitOfWork() {
   const handedOff: CommittedRow[][] = [];
   return {
     handedOff,
-    uow: createUnitOfWork({ service: "ordering", db: h.db, publishOrder, handOff: (r) => handedOff.push(r) }),
+    uow: createUnitOfWork({ service: "ordering", db: h.db, handOff: (r) => handedOff.push(r) }),
   };
 }
 
 describe("the kit's unit of work", () => {
-  it("in commit order, hands a committed transaction's rows to the relay, with their ids, and no NOTIFY", async () => {
-    const { uow, handedOff } = unitOfWork("commit");
+  it("writes a transaction's rows with the NOTIFY that wakes the relays at commit, hands none over, then runs afterCommit", async () => {
+    const { uow, handedOff } = unitOfWork();
     const before = notified;
     const committed: string[] = [];
     await uow.transaction(async (tx) => {
       uow.afterCommit(tx, () => committed.push("after"));
-      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-1"));
-      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-commit-2"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-1"));
+      await uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox-2"));
+      expect(notified).toBe(before);
     });
     expect(committed).toEqual(["after"]);
-    expect(handedOff).toHaveLength(1);
-    const stored = await h.sql<{ id: string }[]>`
-      select id::text from outbox where payload->>'customerId' like 'c-commit-%' order by id`;
-    expect(handedOff[0]!.map((r) => r.id)).toEqual(stored.map((r) => r.id));
-    expect(notified).toBe(before);
-  });
-
-  it("in outbox order, hands nothing over: the NOTIFY at commit wakes the relays", async () => {
-    const { uow, handedOff } = unitOfWork("outbox");
-    const before = notified;
-    await uow.transaction((tx) => uow.outbox.enqueue(tx, customerBecameVipV1, vip("c-outbox")));
     await waitFor(() => notified > before, { message: "the NOTIFY" });
     expect(handedOff).toEqual([]);
+    const stored = await h.sql<{ customer: string }[]>`
+      select payload->>'customerId' as customer from outbox where payload->>'customerId' like 'c-outbox-%' order by id`;
+    expect(stored.map((r) => r.customer)).toEqual(["c-outbox-1", "c-outbox-2"]);
   });
 
   it("hands nothing over and runs no afterCommit when the transaction rolls back", async () => {
-    const { uow, handedOff } = unitOfWork("commit");
+    const { uow, handedOff } = unitOfWork();
     let ran = false;
     await expect(
       uow.transaction(async (tx) => {
@@ -72,6 +65,7 @@ describe("the kit's unit of work", () => {
       }),
     ).rejects.toThrow("no");
     expect(handedOff).toEqual([]);
+    expect(await h.sql`select 1 from outbox where payload->>'customerId' = 'c-rollback'`).toHaveLength(0);
     expect(ran).toBe(false);
     expect(uow.afterCommit(h.db, () => {})).toBe(false);
   });

@@ -83,14 +83,14 @@ async function wire(
   config: AllocationConfig,
 ): Promise<AllocationService> {
   // Every outbox row allocation writes commits with a consumer's transaction of the kit's
-  // unit of work, which leaves its products for the next transactions to start from. Its
-  // events go at commit: consumers keep the highest product version they see.
+  // unit of work, which leaves its products for the next transactions to start from. The
+  // relays publish in outbox order: per SKU, its events keep the order in which they
+  // happened, with any number of replicas.
   const messaging = createMessaging({
     service: "allocation",
     database,
     nc,
     logger,
-    publishOrder: "commit",
     retention: config.retention,
   });
   const unitOfWork = unitOfWorkFactory({ clock, unitOfWork: messaging.unitOfWork });

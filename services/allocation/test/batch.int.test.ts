@@ -293,7 +293,6 @@ describe("messages handled as one batch", () => {
         service: "allocation",
         db: database.db,
         handOff: () => {},
-        publishOrder: "commit",
       });
       const factory = unitOfWorkFactory({
         clock: { now: () => new Date("2030-01-01T00:00:00Z") },

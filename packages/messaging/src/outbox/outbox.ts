@@ -2,7 +2,7 @@ import type { Contract, EventOf, ServiceName } from "@stockflow/contracts";
 import { sendPrepared } from "../driver.js";
 import type { EnqueueOptions } from "../published-versions.js";
 import type { DbOrTx } from "../types.js";
-import { type CommittedRow, committedRows, type OutboxRow, outboxRowsOf } from "./row.js";
+import { type OutboxRow, outboxRowsOf } from "./row.js";
 import { outboxInsert } from "./statements.js";
 
 export interface Outbox {
@@ -25,32 +25,13 @@ export interface Outbox {
 }
 
 /**
- * Where the rows a transaction wrote go once it commits: the unit of work that opened it
- * (unit-of-work.ts) answers the list to add them to; a transaction it did not open has none.
+ * The outbox of a service: rows carry the NOTIFY that wakes the relays (of every replica)
+ * when their transaction commits; the relays read them in outbox order.
  */
-export type WrittenIn = (tx: DbOrTx) => CommittedRow[] | undefined;
-
-/**
- * The outbox of a service. In a transaction of the kit's unit of work the rows go without a
- * NOTIFY and the unit of work hands them to the relay once committed; in any other
- * transaction they carry the NOTIFY that wakes the relay at commit.
- */
-export function createOutbox({
-  service,
-  writtenIn = () => undefined,
-}: {
-  service: ServiceName;
-  writtenIn?: WrittenIn;
-}): Outbox {
+export function createOutbox({ service }: { service: ServiceName }): Outbox {
   async function write(tx: DbOrTx, rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const written = writtenIn(tx);
-    const inserted = sendPrepared<{ id: string; event_id: string }>(
-      tx,
-      outboxInsert(rows, { notify: !written }),
-    );
-    if (written) written.push(...committedRows(rows, await inserted));
-    else await inserted;
+    await sendPrepared(tx, outboxInsert(rows, { notify: true }));
   }
   return {
     async enqueue(tx, contract, payload, options) {

@@ -20,10 +20,8 @@ export function outboxInsertFrom(source: string, orderBy: string): string {
 /**
  * Outbox rows as one statement for a raw postgres-js client, whatever their number, in the
  * order given (their ids follow it). Values go as text and are cast in SQL, so the client's
- * serializers do not matter. `notify: true` adds the NOTIFY that wakes other processes'
- * relays at commit (a notifying transaction holds PostgreSQL's notify lock through its
- * commit, so the kit's unit of work hands rows to its own relay instead); without it the
- * statement answers the rows' ids, for `committedRows`.
+ * serializers do not matter. `notify: true` adds the NOTIFY that wakes the relays at
+ * commit; without it the statement answers the rows' ids, for `committedRows` (a hand-off).
  */
 export function outboxInsert(
   rows: readonly OutboxRow[],

@@ -1,4 +1,3 @@
-import { type ProductChanges, RowChanges } from "./changes.js";
 import { IncompleteProduct } from "./errors.js";
 import type { AllocationEvent, DeallocationReason } from "./events.js";
 import type { AllocationState, BackorderState, BatchState, ProductState } from "./state.js";
@@ -32,12 +31,11 @@ const bySince = (a: BackorderState, b: BackorderState) => a.since - b.since;
  * was given (see ProductState): deciding never needs the product's whole history. Every
  * method that changes something returns the events it produced and raises the version once
  * per event (at least once per change), so each event carries the version right after its
- * own change; `changes()` says which rows to write.
+ * own change; `snapshot()` is the state it has come to (what is written is the adapters' business).
  */
 export class Product {
   private readonly sku_: string;
   private version_: number;
-  private readonly loadedVersion: number;
   private readonly batchList: BatchState[];
   private readonly allocations = new Map<string, AllocationState>();
   private readonly waiting = new Map<string, BackorderState>();
@@ -45,23 +43,16 @@ export class Product {
   /** A new product holds every line it will ever have; a restored one, what it was given. */
   private readonly holdsEveryLine: boolean;
   private readonly linesOfBatch: string | undefined;
-  private readonly batchRows: RowChanges<BatchState>;
-  private readonly allocationRows: RowChanges<AllocationState>;
-  private readonly backorderRows: RowChanges<BackorderState>;
 
   private constructor(state: ProductState, holdsEveryLine = false) {
     this.holdsEveryLine = holdsEveryLine;
     this.sku_ = state.sku;
     this.version_ = state.version;
-    this.loadedVersion = state.version;
     this.batchList = state.batches.map((b) => ({ ...b }));
     for (const a of state.allocations) this.allocations.set(a.orderId, { ...a });
     for (const b of state.backorders) this.waiting.set(b.orderId, { ...b });
     this.queueComplete = state.queueComplete;
     this.linesOfBatch = state.linesOfBatch;
-    this.batchRows = new RowChanges(new Set(this.batchList.map((b) => b.reference)));
-    this.allocationRows = new RowChanges(new Set(this.allocations.keys()));
-    this.backorderRows = new RowChanges(new Set(this.waiting.keys()));
   }
 
   /** A product nobody has heard of yet: version 0, saved as new on its first change. */
@@ -99,27 +90,6 @@ export class Product {
       allocations: [...this.allocations.values()].map((a) => ({ ...a })),
       backorders: [...this.waiting.values()].map((b) => ({ ...b })),
       queueComplete: this.queueComplete,
-    };
-  }
-
-  /** The rows that the changes since restore (or create) added, changed or removed. */
-  changes(): ProductChanges {
-    const split = (written: Array<{ row: BatchState; stored: boolean }>, stored: boolean) =>
-      written.filter((w) => w.stored === stored).map((w) => ({ ...w.row }));
-    const batches = this.batchRows.written();
-    return {
-      sku: this.sku_,
-      loadedVersion: this.loadedVersion,
-      version: this.version_,
-      batches: { inserted: split(batches, false), updated: split(batches, true) },
-      allocations: {
-        removed: this.allocationRows.removed(),
-        written: this.allocationRows.written().map((w) => w.row),
-      },
-      backorders: {
-        removed: this.backorderRows.removed(),
-        written: this.backorderRows.written().map((w) => w.row),
-      },
     };
   }
 
@@ -175,7 +145,6 @@ export class Product {
       allocated: 0,
     };
     this.batchList.push(added);
-    this.batchRows.put(added.reference, added);
     return this.serveBackorders();
   }
 
@@ -189,7 +158,6 @@ export class Product {
     const batch = this.batch(reference);
     if (!batch || batch.qty === qty) return [];
     batch.qty = qty;
-    this.batchRows.put(reference, batch);
     this.bump();
     const events: AllocationEvent[] = [];
     // A line moved off cannot come back while the batch is over-full, so the lines to move
@@ -218,7 +186,6 @@ export class Product {
     if (!this.holdsEveryLine && this.linesOfBatch !== reference)
       throw new IncompleteProduct(this.sku_, `the lines of batch ${reference}`);
     batch.eta = eta;
-    this.batchRows.put(reference, batch);
     this.bump();
     return [...this.allocations.values()]
       .filter((a) => a.batchref === reference)
@@ -258,7 +225,6 @@ export class Product {
     if (!batch) {
       const backorder = { orderId: line.orderId, qty: line.qty, since: version };
       this.waiting.set(line.orderId, backorder);
-      this.backorderRows.put(line.orderId, backorder);
       return { type: "out_of_stock", orderId: line.orderId, sku: this.sku_, qty: line.qty, version };
     }
     return this.allocateTo(batch, line, version);
@@ -272,9 +238,7 @@ export class Product {
       allocatedAt: version,
     };
     this.allocations.set(line.orderId, allocation);
-    this.allocationRows.put(line.orderId, allocation);
     batch.allocated += line.qty;
-    this.batchRows.put(batch.reference, batch);
     return {
       type: "line_allocated",
       orderId: line.orderId,
@@ -289,18 +253,15 @@ export class Product {
   private deallocate(allocation: AllocationState, reason: DeallocationReason): AllocationEvent {
     const { orderId, qty, batchref } = allocation;
     this.allocations.delete(orderId);
-    this.allocationRows.remove(orderId);
     const batch = this.batch(batchref);
     if (batch) {
       batch.allocated -= qty;
-      this.batchRows.put(batchref, batch);
     }
     return { type: "line_deallocated", orderId, sku: this.sku_, qty, batchref, reason, version: this.bump() };
   }
 
   private dropBackorder(orderId: string): void {
     this.waiting.delete(orderId);
-    this.backorderRows.remove(orderId);
   }
 
   /**

@@ -3,6 +3,7 @@ import { ConcurrencyConflict } from "../../app/concurrency-conflict.js";
 import type { ProductNeeds, ProductRepository } from "../../app/ports.js";
 import { Product } from "../../domain/product.js";
 import type { ProductState } from "../../domain/state.js";
+import { changesOf } from "./product-changes.js";
 import { loadProducts } from "./product-queries.js";
 import { ProductSession } from "./product-session.js";
 import { saveStatement } from "./product-writes.js";
@@ -29,6 +30,8 @@ export async function loadProductState(
 
 interface Tracked {
   readonly product: Product;
+  /** The product as it was loaded (or created): what its changes are measured against. */
+  readonly loaded: ProductState;
   /** Whether its row exists (a product this unit creates is inserted, not updated). */
   readonly stored: boolean;
   /** Orders whose lines on it the product holds every one of. */
@@ -66,7 +69,13 @@ export class DrizzleProductRepository implements ProductRepository {
       const known = this.tracked.get(sku);
       if (known) return known.product;
       const product = Product.create(sku);
-      this.tracked.set(sku, { product, stored: false, orders: new Set(needs.orderIds), unread: [] });
+      this.tracked.set(sku, {
+        product,
+        loaded: product.snapshot(),
+        stored: false,
+        orders: new Set(needs.orderIds),
+        unread: [],
+      });
       return product;
     });
   }
@@ -94,7 +103,10 @@ export class DrizzleProductRepository implements ProductRepository {
    */
   async saveChanges(now: Date): Promise<void> {
     const bySku = [...this.tracked.values()].sort((x, y) => (x.product.sku < y.product.sku ? -1 : 1));
-    const writes = bySku.map((tracked) => ({ tracked, changes: tracked.product.changes() }));
+    const writes = bySku.map((tracked) => {
+      const after = tracked.product.snapshot();
+      return { tracked, after, changes: changesOf(tracked.loaded, after) };
+    });
     for (const { tracked, changes } of writes) {
       // Only a write checks what was assumed: a product left as it was recalled might have
       // changed had its order's line been read (no handler does that; it is retried reading).
@@ -102,21 +114,21 @@ export class DrizzleProductRepository implements ProductRepository {
     }
     const sent = writes
       .filter(({ changes }) => changes.version !== changes.loadedVersion)
-      .map(async ({ tracked, changes }) => {
+      .map(async ({ tracked, after, changes }) => {
         const { stored, unread } = tracked;
         const [row] = await sendPrepared<{ written: number }>(
           this.db,
           saveStatement(changes, { stored, unread, now }),
         );
         if (!row || row.written === 0) this.conflict(tracked);
-        this.session.wrote(tracked.product.snapshot(), tracked.orders);
+        this.session.wrote(after, tracked.orders);
       });
     await settleInOrder(sent);
   }
 
-  private conflict({ product, unread }: Tracked): never {
+  private conflict({ product, loaded, unread }: Tracked): never {
     this.session.doubt(product.sku, unread);
-    throw new ConcurrencyConflict(product.sku, product.changes().loadedVersion);
+    throw new ConcurrencyConflict(product.sku, loaded.version);
   }
 
   /** Tracks the product of each SKU not tracked yet: recalled from the session, or read (one statement). */
@@ -131,7 +143,13 @@ export class DrizzleProductRepository implements ProductRepository {
       }
       const orders = new Set([...recalled.orders, ...(needs.orderIds ?? [])]);
       const product = Product.restore(recalled.state);
-      this.tracked.set(sku, { product, stored: true, orders, unread: recalled.unread });
+      this.tracked.set(sku, {
+        product,
+        loaded: recalled.state,
+        stored: true,
+        orders,
+        unread: recalled.unread,
+      });
     }
     for (const state of await loadProductStates(this.db, toRead, needs)) this.read(state, needs);
   }
@@ -139,7 +157,13 @@ export class DrizzleProductRepository implements ProductRepository {
   private read(state: ProductState, needs: ProductNeeds): Product {
     const known = this.session.read(state, needs.orderIds ?? []);
     const product = Product.restore(known.state);
-    this.tracked.set(state.sku, { product, stored: true, orders: known.orders, unread: [] });
+    this.tracked.set(state.sku, {
+      product,
+      loaded: known.state,
+      stored: true,
+      orders: known.orders,
+      unread: [],
+    });
     return product;
   }
 }

@@ -1,5 +1,5 @@
 import type { Statement } from "@stockflow/messaging";
-import type { ProductChanges } from "../../domain/changes.js";
+import type { ProductChanges } from "./product-changes.js";
 import { Params } from "./statement.js";
 
 // The write of one product's changes as one statement: the product row's version check
