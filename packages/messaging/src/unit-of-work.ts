@@ -1,6 +1,6 @@
 import type { ServiceName } from "@stockflow/contracts";
 import type { Statement } from "./driver.js";
-import { clientOf, isTransaction } from "./driver.js";
+import { clientOf, isTransaction, pipelinedTransaction } from "./driver.js";
 import { createOutbox, type Outbox } from "./outbox/outbox.js";
 import { type CommittedRow, committedRows, type OutboxRow } from "./outbox/row.js";
 import type { Database, DbOrTx, Tx } from "./types.js";
@@ -60,7 +60,7 @@ export function createUnitOfWork({ service, db, handOff }: UnitOfWorkOptions): U
     outbox: createOutbox({ service }),
     async transaction(work) {
       let opened: Opened | undefined;
-      const result = await db.transaction((tx) => {
+      const result = await pipelinedTransaction(db, (tx) => {
         opened = { committed: [] };
         transactions.set(tx, opened);
         return work(tx);

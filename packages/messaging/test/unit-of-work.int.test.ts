@@ -1,6 +1,8 @@
 import { customerBecameVipV1 } from "@stockflow/contracts";
-import { createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
+import { countSocketWrites, createTestDatabase, type TestDatabase, waitFor } from "@stockflow/testkit";
 import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommittedRow } from "../src/index.js";
 import { OUTBOX_CHANNEL } from "../src/outbox/statements.js";
@@ -156,5 +158,26 @@ describe("state kept per transaction (perTransaction)", () => {
     notesOf(h.db).push("db-2");
     expect(opened).toEqual([["own", "own-again"], ["db-1"], ["db-2"]]);
     expect(committed).toEqual([]);
+  });
+
+  it("is two round trips for a transaction that enqueues an event: BEGIN goes with the insert", async () => {
+    const socket = countSocketWrites(pg.url);
+    const sql = postgres(pg.url, { max: 1, onnotice: () => {}, ...socket.options });
+    try {
+      const uow = createUnitOfWork({ service: "ordering", db: drizzle(sql), handOff: () => {} });
+      const enqueue = (customerId: string) =>
+        uow.transaction((tx) => uow.outbox.enqueue(tx, customerBecameVipV1, vip(customerId)));
+      // The first prepares the insert on this connection (a round trip more).
+      await enqueue("c-trips-warm");
+      const before = socket.writes();
+      await enqueue("c-trips");
+      // BEGIN and the insert, then COMMIT (its NOTIFY is part of it).
+      expect(socket.writes() - before).toBe(2);
+      const [row] =
+        await h.sql`select count(*)::int as n from outbox where payload->>'customerId' = 'c-trips'`;
+      expect(row!.n).toBe(1);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { inbox } from "@stockflow/messaging";
+import { createUnitOfWork, inbox, type UnitOfWork as KitUnitOfWork } from "@stockflow/messaging";
 import { countSocketWrites, type SocketWriteCounter } from "@stockflow/testkit";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -24,6 +24,8 @@ interface Statement {
 
 let database: Awaited<ReturnType<typeof migratedTestDatabase>>;
 let client: postgres.Sql;
+/** Runs transactions as the consumers do (BEGIN goes out with the first statement). */
+let kit: KitUnitOfWork;
 let recording: Statement[] | undefined;
 /** Socket writes to PostgreSQL: what a statement costs the service beyond building it. */
 let socket: SocketWriteCounter;
@@ -43,6 +45,7 @@ beforeAll(async () => {
     debug: (_connection, text, params) => recording?.push({ text, params: params as unknown[] }),
   });
   const db = drizzle(client);
+  kit = createUnitOfWork({ service: "allocation", db, handOff: () => {} });
   for (let i = 0; i < SKUS; i++) {
     await db.transaction((tx) =>
       handlers.registerBatch(unitOfWork(tx), {
@@ -92,7 +95,7 @@ async function message<E>(
   const recorded: Statement[] = [];
   recording = recorded;
   try {
-    await drizzle(client).transaction(async (tx) => {
+    await kit.transaction(async (tx) => {
       await tx
         .insert(inbox)
         .values({ consumer: "allocation-ordering", messageId: crypto.randomUUID(), subject: "test" })
@@ -195,7 +198,7 @@ async function placedBatch(
 ): Promise<{ costs: Cost[]; all: Statement[] }> {
   const costs: Cost[] = [];
   const all: Statement[] = [];
-  await drizzle(client).transaction(async (tx) => {
+  await kit.transaction(async (tx) => {
     await tx
       .insert(inbox)
       .values(
@@ -252,7 +255,7 @@ describe("after 100,000 orders", () => {
 
   it("handles a run of placed orders with one read, one write per product and one outbox insert", async () => {
     const run = (ids: string[], skus: string[]) =>
-      drizzle(client).transaction((tx) =>
+      kit.transaction((tx) =>
         handlers.allocateAll(
           unitOfWork(tx),
           ids.map((id, i) => ({ event: placed(id, skus[i % skus.length]!), within: (fn) => fn() })),

@@ -2,6 +2,7 @@ import { type ConsumerMessages, type JsMsg, jetstream } from "@nats-io/jetstream
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceName, StreamName } from "@stockflow/contracts";
 import { watchDeadLetters } from "../dead-letter-metrics.js";
+import { pipelinedTransaction } from "../driver.js";
 import { readsDescription, type Takeover } from "../durable-versions.js";
 import { consumerMetrics } from "../metrics.js";
 import { outageLog } from "../outage-log.js";
@@ -85,7 +86,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const metrics = consumerMetrics();
   const js = jetstream(nc);
   const settle = settler({ service, durable, js, metrics, logger, policy });
-  const transaction: RunTransaction = options.transaction ?? ((work) => db.transaction(work));
+  const transaction: RunTransaction = options.transaction ?? ((work) => pipelinedTransaction(db, work));
   const keyOf = (subject: string, event: unknown): string => {
     try {
       return options.keyOf?.(subject, event) ?? "";

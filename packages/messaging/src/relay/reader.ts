@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { pipelinedBegin } from "../driver.js";
 import type { DependencyOutages } from "../outage-log.js";
 import type { Claims } from "./claims.js";
 import type { Publisher } from "./publisher.js";
@@ -40,8 +41,8 @@ interface PendingRow {
  * Reads pending rows in outbox order and publishes them: one batch in one transaction, on
  * the raw `sql` client, not on drizzle's pool (holding a transaction open while the broker
  * acks would take one of the connections the service's requests and handlers share). Two
- * round trips per batch: BEGIN goes out with the read, the marking with the COMMIT (the
- * callback returns it unsent; see service-kit's README for the postgres-js patch). Not a
+ * round trips per batch: the transaction is pipelined (driver.ts), so BEGIN goes out with
+ * the read, and the marking, which the callback returns unsent, with the COMMIT. Not a
  * reserved connection: postgres-js 3.4.9 can lose a reservation across a database outage.
  * Answers how many published rows it found and how many it published.
  */
@@ -54,7 +55,7 @@ export function createReader({ service, sql, batchSize, claims, publisher, state
     /** Rows this batch read and published, until their marking commits. */
     let sent: string[] = [];
     try {
-      await sql.begin(async (tx) => {
+      await pipelinedBegin(sql, async (tx) => {
         if (marking.length > 0) {
           // Its failure aborts the transaction, which the read below reports.
           tx`update outbox set published_at = now() where id = any(${marking}::bigint[])`
@@ -108,12 +109,12 @@ export function createReader({ service, sql, batchSize, claims, publisher, state
   };
 }
 
-/** Marks the rows hand-offs published so far: one statement, one round trip. */
+/** Marks the rows hand-offs published so far: one statement, sent with BEGIN and COMMIT (one round trip). */
 export async function markPublished(sql: Sql, claims: Claims): Promise<void> {
   const ids = claims.takeUnmarked();
   if (ids.length === 0) return;
   try {
-    await sql.begin((tx) => [
+    await pipelinedBegin(sql, (tx) => [
       tx`set local synchronous_commit = off`,
       tx`update outbox set published_at = now() where id = any(${ids}::bigint[])`,
     ]);
