@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   type Contract,
@@ -8,37 +8,31 @@ import {
   lineDeallocatedV1,
   outOfStockV1,
 } from "@stockflow/contracts";
-import { createConsumer, ensureStreams, handle } from "@stockflow/messaging";
-import {
-  createTestDatabase,
-  type PrivateNatsServer,
-  startNatsServer,
-  type TestDatabase,
-} from "@stockflow/testkit";
+import { ensureStreams, readsDescription } from "@stockflow/messaging";
+import { type PrivateNatsServer, startNatsServer } from "@stockflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../src/cli.js";
 import { durableReads, type SubjectUsage } from "../src/commands/contracts.js";
 import { connectCli } from "../src/nats.js";
-import { captureOutput, openTestDb, silentLogger } from "./support.js";
+import { captureOutput } from "./support.js";
 
-let pg: TestDatabase;
 let nats: PrivateNatsServer;
 let nc: NatsConnection;
-let h: Awaited<ReturnType<typeof openTestDb>>;
 
 /** A service's durable as the kit makes it, reading `contracts`; started only to be created. */
+/**
+ * A durable as a service's consumer creates it (filter and description as the kit sets them),
+ * made without a client pulling: its backlog is every message of the stream, whatever the timing.
+ */
 async function durable(name: string, contracts: Contract[]) {
-  const consumer = createConsumer({
-    service: "ordering",
-    durable: name,
-    stream: "ALLOCATION",
-    nc,
-    db: h.db,
-    logger: silentLogger,
-    handlers: contracts.map((c) => handle(c, async () => {})),
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add("ALLOCATION", {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: "allocation.>",
+    description: readsDescription(contracts),
   });
-  await consumer.start();
-  await consumer.stop();
 }
 
 async function report(): Promise<Map<string, SubjectUsage>> {
@@ -49,9 +43,7 @@ async function report(): Promise<Map<string, SubjectUsage>> {
 }
 
 beforeAll(async () => {
-  pg = await createTestDatabase("cli_contracts");
   nats = await startNatsServer();
-  h = await openTestDb(pg.url);
   nc = await connectCli({ servers: nats.url });
   await ensureStreams(nc, ["ALLOCATION", "DLQ"]);
   const js = jetstream(nc);
@@ -72,9 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nc?.close();
-  await h?.sql.end();
   await nats?.dispose();
-  await pg?.drop();
 });
 
 describe("stockflow contracts", () => {
