@@ -46,7 +46,7 @@ const placed = (orderId: string) => ({
   placedAt: new Date().toISOString(),
 });
 
-/** Commits outbox rows as allocation's unit of work writes them (no NOTIFY), with their ids. */
+/** Commits outbox rows as ordering's intake statement writes them (no NOTIFY), with their ids. */
 async function commit(...orderIds: string[]): Promise<CommittedRow[]> {
   const rows = orderIds.flatMap((id) => outboxRowsOf("ordering", orderPlacedV1, placed(id)));
   const { text, params } = outboxInsert(rows, { notify: false });
